@@ -1,0 +1,36 @@
+# Two commands do everything on a fresh clone (only Python 3.10+ needed):
+#   make run    create .venv if missing, execute every notebook in place (NB=01 for one), print results
+#   make test   same set-up, then unit tests and nbval over every notebook
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NB ?=
+NOTEBOOKS := $(if $(NB),$(wildcard notebooks/$(NB)*.ipynb),$(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+
+.PHONY: setup run outputs test lab clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -e .
+	@touch $(STAMP)
+
+run: $(STAMP)
+	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches NB=$(NB)"; exit 2; }
+	$(BIN)/python tools/run_notebooks.py $(NOTEBOOKS)
+	@$(BIN)/python -m utils.results
+
+# Re-execute notebooks in place to refresh their committed outputs (same as run).
+outputs: run
+
+test: $(STAMP)
+	COURSE_RESULTS_DIR=build/test-results $(BIN)/python -m pytest -p no:cacheprovider tests $(NBVAL_FLAGS) $(NOTEBOOKS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+clean:
+	rm -rf $(VENV) build
