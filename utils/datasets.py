@@ -169,26 +169,19 @@ GLOVE_FILE = RemoteFile(
 )
 
 
-def amazon_qa_file(category: str) -> RemoteFile:
-    """The single-answer question file of one Amazon category."""
-    name = f"qa_{category}.json.gz"
+def amazon_qa_file(category: str, multi: bool = False) -> RemoteFile:
+    """The question file of one Amazon category: single-answer, or the multi-answer ICDM set."""
+    hashes = AMAZON_QA_MULTI_SHA256 if multi else AMAZON_QA_SHA256
+    if category not in hashes:
+        raise ValueError(f"unknown Amazon QA categories ['{category}']; choose from {sorted(hashes)}")
+    name = f"QA_{category}.json.gz" if multi else f"qa_{category}.json.gz"
+    folder = "icdm/" if multi else ""
     return RemoteFile(
         dataset="amazon_qa",
         name=name,
-        urls=tuple(f"{base}/{name}" for base in MCAULEY_QA),
-        known_hash="sha256:" + AMAZON_QA_SHA256[category],
-    )
-
-
-def amazon_qa_multi_file(category: str) -> RemoteFile:
-    """The multi-answer (ICDM) question file of one Amazon category."""
-    name = f"QA_{category}.json.gz"
-    return RemoteFile(
-        dataset="amazon_qa",
-        name=name,
-        urls=tuple(f"{base}/icdm/{name}" for base in MCAULEY_QA),
-        known_hash="sha256:" + AMAZON_QA_MULTI_SHA256[category],
-        mirror_hashes=AMAZON_QA_MULTI_MIRROR_SHA256,
+        urls=tuple(f"{base}/{folder}{name}" for base in MCAULEY_QA),
+        known_hash="sha256:" + hashes[category],
+        mirror_hashes=AMAZON_QA_MULTI_MIRROR_SHA256 if multi else {},
     )
 
 
@@ -383,12 +376,10 @@ def load_amazon_qa(
 ) -> pd.DataFrame:
     """Single-answer Amazon questions, one row each, labelled by ``category`` (file order kept)."""
     chosen = list(categories) if categories is not None else amazon_qa_categories()
-    unknown = sorted(set(chosen) - set(AMAZON_QA_SHA256))
-    if unknown:
-        raise ValueError(f"unknown Amazon QA categories {unknown}; choose from {sorted(AMAZON_QA_SHA256)}")
+    files = {category: amazon_qa_file(category) for category in chosen}  # unknown names fail here
     frames = []
-    for category in chosen:
-        records = list(_literal_lines(fetch(amazon_qa_file(category)), nrows_per_category))
+    for category, remote in files.items():
+        records = list(_literal_lines(fetch(remote), nrows_per_category))
         frame = pd.DataFrame.from_records(records, columns=AMAZON_QA_COLUMNS[1:])
         frame.insert(0, "category", category)
         frames.append(frame)
@@ -400,9 +391,10 @@ def load_amazon_qa(
 def load_amazon_qa_multi(categories: Iterable[str] | None = None) -> pd.DataFrame:
     """Multi-answer Amazon questions (ICDM set), one row a question with its list of ``answers``."""
     chosen = list(categories) if categories is not None else amazon_qa_categories(multi=True)
+    files = {category: amazon_qa_file(category, multi=True) for category in chosen}
     rows = []
-    for category in chosen:
-        for product in _literal_lines(fetch(amazon_qa_multi_file(category)), None):
+    for category, remote in files.items():
+        for product in _literal_lines(fetch(remote), None):
             for question in product["questions"]:
                 rows.append(
                     {
