@@ -27,7 +27,7 @@ run: $(STAMP)
 outputs: run
 
 test: $(STAMP)
-	COURSE_RESULTS_DIR=build/test-results $(BIN)/python -m pytest -p no:cacheprovider tests $(NBVAL_FLAGS) $(NOTEBOOKS)
+	COURSE_RESULTS_DIR=$(CURDIR)/build/test-results $(BIN)/python -m pytest -p no:cacheprovider tests $(NBVAL_FLAGS) $(NOTEBOOKS)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
