@@ -49,6 +49,16 @@ def test_notebook_is_committed_executed_in_order(path):
     assert not errors, f"{path.name} was saved with an error output"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_nbval_markers_stand_alone_on_their_line(path):
+    """nbval only honours `# NBVAL_IGNORE_OUTPUT` exactly; `# NBVAL_IGNORE_OUTPUT: why` is ignored."""
+    notebook = json.loads(path.read_text())
+    for cell in notebook["cells"]:
+        for line in "".join(cell["source"]).splitlines():
+            if cell["cell_type"] == "code" and line.lstrip().startswith("#") and "NBVAL_" in line:
+                assert re.fullmatch(r"#\s*NBVAL_[A-Z_]+", line.strip()), f"{path.name}: {line.strip()!r}"
+
+
 def test_record_results_writes_the_documented_schema(tmp_path):
     path = record_results("99_demo", {"accuracy": 0.912345678}, data_rows=1234, data_source="mirror",
                           seconds=61.23, results_dir=tmp_path)
