@@ -1,0 +1,117 @@
+"""The shared training loop on a tiny synthetic regression: it learns, stops early, keeps the best."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from utils import History, evaluate, fit, plot_history, predict, seed_everything
+
+
+def mae(predictions: torch.Tensor, targets: torch.Tensor) -> float:
+    return (predictions - targets).abs().mean().item()
+
+
+def regression(n: int = 256, seed: int = 0) -> TensorDataset:
+    """y = x @ w + 0.5 + noise, with 4 features."""
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 4, generator=generator)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0]) + 0.5 + 0.1 * torch.randn(n, generator=generator)
+    return TensorDataset(x, y)
+
+
+class Linear(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.layer = nn.Linear(4, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layer(x)[:, 0]
+
+
+def loaders(batch_size: int = 32) -> tuple[DataLoader, DataLoader]:
+    generator = seed_everything(0)
+    train = DataLoader(regression(256, 0), batch_size=batch_size, shuffle=True, generator=generator)
+    valid = DataLoader(regression(128, 1), batch_size=64)
+    return train, valid
+
+
+def test_loss_goes_down_and_history_has_one_row_an_epoch():
+    train, valid = loaders()
+    model = Linear()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=5,
+                  metrics={"mae": mae}, device="cpu", progress=False)
+    assert isinstance(history, History)
+    assert list(history.epochs.index) == [1, 2, 3, 4, 5]
+    assert list(history.epochs.columns) == ["train_loss", "train_mae", "valid_loss", "valid_mae", "seconds"]
+    assert len(history.steps) == 5 * len(train)
+    assert history.epochs["valid_loss"].iloc[-1] < 0.05 * history.epochs["valid_loss"].iloc[0]
+    assert history.epochs["train_loss"].is_monotonic_decreasing
+    assert history.best_epoch == 5
+    # the reported validation figures are those of the returned model
+    scores = evaluate(model, valid, nn.functional.mse_loss, {"mae": mae}, device="cpu")
+    assert scores["loss"] == pytest.approx(history.epochs.loc[5, "valid_loss"], rel=1e-5)
+    assert scores["mae"] == pytest.approx(history.epochs.loc[5, "valid_mae"], rel=1e-5)
+
+
+def test_early_stopping_restores_the_best_epochs_weights():
+    train, valid = loaders()
+    model = Linear()
+    # A learning rate far too large makes validation loss blow up after a first lucky epoch or two.
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.6)
+    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=30, patience=2,
+                  device="cpu", progress=False)
+    epochs = history.epochs
+    assert history.best_epoch == epochs["valid_loss"].idxmin()
+    assert len(epochs) == history.best_epoch + 2  # stopped after `patience` epochs without progress
+    assert len(epochs) < 30
+    restored = evaluate(model, valid, nn.functional.mse_loss, device="cpu")["loss"]
+    assert restored == pytest.approx(epochs["valid_loss"].min(), rel=1e-5)
+    assert restored < epochs["valid_loss"].iloc[-1]
+
+
+class DictDataset(Dataset):
+    """Batches as dicts: keyword arguments of the model plus the target."""
+
+    def __init__(self, data: TensorDataset) -> None:
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        x, y = self.data[i]
+        return {"left": x[:2], "right": x[2:], "target": y}
+
+
+class TwoInputs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.left, self.right = nn.Linear(2, 1), nn.Linear(2, 1)
+
+    def forward(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
+        return (self.left(left) + self.right(right))[:, 0]
+
+
+def test_dict_batches_predict_and_plot():
+    generator = seed_everything(0)
+    train = DataLoader(DictDataset(regression(256, 0)), batch_size=32, shuffle=True, generator=generator)
+    valid = DataLoader(DictDataset(regression(128, 1)), batch_size=64)
+    model = TwoInputs()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=3,
+                  metrics={"mae": mae}, patience=5, monitor="valid_mae", device="cpu", progress=False)
+    assert history.epochs.shape == (3, 5) and history.monitor == "valid_mae"
+    predictions, targets = predict(model, valid, device="cpu")
+    assert predictions.shape == targets.shape == (128,)
+    fig = plot_history(history)
+    assert [ax.get_title() for ax in fig.axes] == ["loss", "mae"]
+    assert isinstance(history.best, pd.Series)
