@@ -118,7 +118,8 @@ def evaluate(
 ) -> dict[str, float]:
     """Loss (mean over examples) and metrics of ``model`` on ``loader``: ``{"loss": ..., name: ...}``."""
     predictions, targets = predict(model, loader, device, target_key)
-    scores = {"loss": float(loss_fn(predictions, targets))}
+    with torch.no_grad():  # a loss with parameters (e.g. an adaptive softmax) needs no graph here
+        scores = {"loss": float(loss_fn(predictions, targets))}
     for name, metric in (metrics or {}).items():
         scores[name] = float(metric(predictions, targets))
     return scores
