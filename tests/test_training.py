@@ -115,3 +115,27 @@ def test_dict_batches_predict_and_plot():
     fig = plot_history(history)
     assert [ax.get_title() for ax in fig.axes] == ["loss", "mae"]
     assert isinstance(history.best, pd.Series)
+
+
+def test_scheduler_steps_every_batch():
+    train, valid = loaders()
+    model = Linear()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1 / (1 + step))
+    fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=3, device="cpu",
+        progress=False, scheduler=scheduler)
+    assert scheduler.last_epoch == 3 * len(train)  # one scheduler step per optimisation step
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1 / (1 + 3 * len(train)))
+
+
+def test_max_grad_norm_bounds_every_step():
+    train, valid = loaders()
+    model = Linear()
+    before = torch.cat([p.detach().clone().flatten() for p in model.parameters()])
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=1, device="cpu",
+        progress=False, max_grad_norm=1e-3)
+    after = torch.cat([p.detach().flatten() for p in model.parameters()])
+    # plain SGD at lr=1 moves the weights by lr * |clipped gradient| <= 1e-3 a step
+    assert (after - before).norm() <= len(train) * 1e-3 + 1e-6
+    assert (after - before).norm() > 0

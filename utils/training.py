@@ -207,6 +207,8 @@ def fit(
     progress: bool = True,
     live_plot: bool = False,
     title: str | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    max_grad_norm: float | None = None,
 ) -> History:
     """Train ``model`` for up to ``epochs`` epochs, validating after each; return the :class:`History`.
 
@@ -227,6 +229,9 @@ def fit(
         progress: show a ``tqdm.auto`` bar over all steps.
         live_plot: in Jupyter, draw the losses and metrics and redraw them every epoch in place.
         title: title of the live plot.
+        scheduler: a learning-rate scheduler stepped after every optimisation step (not every
+            epoch), e.g. ``OneCycleLR(optimizer, max_lr, total_steps=epochs * len(train_loader))``.
+        max_grad_norm: clip the gradients' global norm to this before each step (LSTMs like it).
     """
     device = device or get_device()
     model.to(device)
@@ -250,7 +255,11 @@ def fit(
             loss = loss_fn(prediction, target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            if max_grad_norm is not None:
+                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
 
             value = loss.item()
             history.steps.append(value)
