@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh clone (only Python 3.10+ needed):
 #   make run    create .venv if missing, execute every notebook in place (NB=01 for one), print results
 #   make test   same set-up, then unit tests and nbval over every notebook
+#   make exercises   regenerate the student notebooks in exercises/;  make results   the README's results table
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +10,7 @@ NB ?=
 NOTEBOOKS := $(if $(NB),$(wildcard notebooks/$(NB)*.ipynb),$(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
 
-.PHONY: setup run outputs test lab clean
+.PHONY: setup run outputs test lab clean exercises results
 
 setup: $(STAMP)
 
@@ -21,7 +22,15 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches NB=$(NB)"; exit 2; }
 	$(BIN)/python tools/run_notebooks.py $(NOTEBOOKS)
-	@$(BIN)/python -m utils.results
+	@$(BIN)/python tools/render_results.py
+
+# Student notebooks: exercises/NN_name.ipynb from the solution markers of each lesson (CONTRIBUTING.md).
+exercises: $(STAMP)
+	$(BIN)/python tools/make_exercises.py
+
+# results/*.json -> the README's results table and the per-lesson plots in results/.
+results: $(STAMP)
+	$(BIN)/python tools/render_results.py
 
 # Re-execute notebooks in place to refresh their committed outputs (same as run).
 outputs: run

@@ -8,14 +8,20 @@ import platform
 from datetime import date
 from pathlib import Path
 
-RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
+CHECKOUT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = CHECKOUT / "results"  # used when the package runs from a checkout (editable install)
 RESULTS_ENV = "COURSE_RESULTS_DIR"  # tests point this elsewhere so they leave results/ untouched
 
 
 def default_results_dir() -> Path:
-    """Where results are written: ``$COURSE_RESULTS_DIR``, else ``results/`` of the checkout."""
+    """Where results are written: ``$COURSE_RESULTS_DIR``; else ``results/`` of the checkout when
+    ``utils`` runs from one; else (an installed copy, as on Colab) ``results/`` of the working directory."""
     value = os.environ.get(RESULTS_ENV, "").strip()
-    return Path(value) if value else RESULTS_DIR
+    if value:
+        return Path(value).expanduser()
+    if (CHECKOUT / "pyproject.toml").is_file() and (CHECKOUT / "utils").is_dir():
+        return RESULTS_DIR
+    return Path.cwd() / "results"
 
 
 def _rounded(value: float) -> float | int:
