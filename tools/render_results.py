@@ -31,8 +31,8 @@ HEADLINES: dict[str, list[str]] = {
                      "test_f1_gru", "test_f1_minilm_frozen_head"],
     "03_collaborative_filtering": ["val_rmse", "u1_rmse", "mnist_valid_acc_1epoch"],
     "04_amazon_qa_homework": ["tfidf_lr_valid_accuracy", "dan_glove_tuned_valid_accuracy",
-                              "bilstm_padded_valid_accuracy", "cnn_residual_norm_valid_accuracy",
-                              "lstm_no_pretraining_valid_accuracy"],
+                              "bilstm_packed_onecycle_valid_accuracy", "cnn_residual_norm_valid_accuracy",
+                              "lstm_lm_transfer_valid_accuracy", "ensemble_top3_valid_accuracy"],
 }
 
 # Bar charts: notebook -> (metrics whose name matches this pattern; the match is cut from the label,
