@@ -31,9 +31,6 @@ from setup_cell import SETUP_SOURCE, setup_cell_index  # noqa: E402
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb"))
 PACKAGED = ["pyproject.toml", "requirements.txt", "README.md", "utils"]
-# Notebooks another author is editing right now, whose set-up cell is updated when they next commit
-# (`python tools/setup_cell.py notebooks/04_amazon_qa_homework.ipynb`); an expected failure until then. Remove once done.
-AWAITING_SETUP = {"04_amazon_qa_homework"}
 
 
 def setup_source(path: Path) -> str:
@@ -45,17 +42,10 @@ def setup_source(path: Path) -> str:
 def test_every_notebook_has_the_one_set_up_cell_near_the_top(path):
     notebook = nbformat.read(path, as_version=4)
     index = setup_cell_index(notebook)
-    if notebook.cells[index].source != SETUP_SOURCE and path.stem in AWAITING_SETUP:
-        pytest.xfail(f"{path.name}: set-up cell not updated yet")
     assert notebook.cells[index].source == SETUP_SOURCE, f"run: python tools/setup_cell.py {path.relative_to(ROOT)}"
     code_before = [c for c in notebook.cells[:index] if c.cell_type == "code"]
     assert not code_before, "the set-up cell is the first code cell"
     assert "colab.research.google.com" in "".join(c.source for c in notebook.cells[: index + 1] if c.cell_type == "markdown")
-
-
-def test_awaiting_list_names_only_stale_notebooks():
-    current = {path.stem for path in NOTEBOOKS if setup_source(path) == SETUP_SOURCE}
-    assert not AWAITING_SETUP & current, f"remove {sorted(AWAITING_SETUP & current)} from AWAITING_SETUP"
 
 
 def test_outside_a_checkout_data_and_results_stay_out_of_site_packages(tmp_path, monkeypatch):
@@ -105,7 +95,7 @@ def run_in(python: Path, code: str, cwd: Path, env: dict[str, str]) -> subproces
 
 
 @pytest.mark.skipif(not os.environ.get("COURSE_DATA_MIRROR"), reason="needs the offline mirror (COURSE_DATA_MIRROR)")
-@pytest.mark.parametrize("source", sorted({setup_source(path) for path in NOTEBOOKS if path.stem not in AWAITING_SETUP}), ids=lambda s: f"{len(s)}chars")
+@pytest.mark.parametrize("source", sorted({setup_source(path) for path in NOTEBOOKS}), ids=lambda s: f"{len(s)}chars")
 def test_set_up_cell_on_colab_installs_utils_and_the_data_layer_works(source, colab_venv, tmp_path):
     python, wheel = colab_venv
     content = tmp_path / "content"  # Colab's working directory

@@ -28,9 +28,6 @@ from make_exercises import (  # noqa: E402
 LESSONS = lesson_notebooks()
 EXERCISES = sorted((ROOT / "exercises").glob("*.ipynb"))
 MIN_BLANKS = 3
-# Lessons whose author has not placed solution markers yet: they get no exercise, and their test is an
-# expected failure (visible in the summary) until they do. Remove a name once its notebook is marked.
-AWAITING_MARKERS = {"04_amazon_qa_homework"}
 
 
 def regions_of(path: Path):
@@ -51,15 +48,8 @@ def test_one_exercise_per_marked_lesson():
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.name)
 def test_every_lesson_has_graded_blanks(path):
     regions = regions_of(path)  # raises MarkerError on unbalanced or nested markers
-    if not regions and path.stem in AWAITING_MARKERS:
-        pytest.xfail(f"{path.name} has no solution markers yet")
     assert len(regions) >= MIN_BLANKS, f"{path.name}: {len(regions)} graded blanks, want at least {MIN_BLANKS}"
     assert all(region.solution.strip() and region.hint for region in regions)
-
-
-def test_awaiting_list_names_only_unmarked_lessons():
-    marked = {path.stem for path in LESSONS if regions_of(path)}
-    assert not AWAITING_MARKERS & marked, f"remove {sorted(AWAITING_MARKERS & marked)} from AWAITING_MARKERS"
 
 
 @pytest.mark.parametrize(
