@@ -9,8 +9,11 @@ STAMP := $(VENV)/.installed
 NB ?=
 NOTEBOOKS := $(if $(NB),$(wildcard notebooks/$(NB)*.ipynb),$(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb)))
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg
+# Lesson 05's pre-trained language model, cached in the data cache (COURSE_DATA_DIR, default data/).
+LM_FILE := $(or $(COURSE_DATA_DIR),data)/models/awd_lstm_amazon.pt
+LM_NEEDED := $(if $(filter notebooks/05_%,$(NOTEBOOKS)),$(LM_FILE))
 
-.PHONY: setup run outputs test lab clean exercises results
+.PHONY: setup run outputs test lab clean lm exercises results
 
 setup: $(STAMP)
 
@@ -19,7 +22,13 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -e .
 	@touch $(STAMP)
 
-run: $(STAMP)
+# Pre-train lesson 05's language model once (12-15 CPU-minutes); rebuilt when its config changes.
+lm: $(LM_FILE)
+
+$(LM_FILE): tools/pretrain_lm.py utils/language_model.py | $(STAMP)
+	$(BIN)/python tools/pretrain_lm.py $@
+
+run: $(STAMP) $(LM_NEEDED)
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches NB=$(NB)"; exit 2; }
 	$(BIN)/python tools/run_notebooks.py $(NOTEBOOKS)
 	@$(BIN)/python tools/render_results.py
@@ -35,7 +44,7 @@ results: $(STAMP)
 # Re-execute notebooks in place to refresh their committed outputs (same as run).
 outputs: run
 
-test: $(STAMP)
+test: $(STAMP) $(LM_NEEDED)
 	COURSE_RESULTS_DIR=$(CURDIR)/build/test-results $(BIN)/python -m pytest -p no:cacheprovider tests $(NBVAL_FLAGS) $(NOTEBOOKS)
 
 lab: $(STAMP)

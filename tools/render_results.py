@@ -33,6 +33,8 @@ HEADLINES: dict[str, list[str]] = {
     "04_amazon_qa_homework": ["tfidf_lr_valid_accuracy", "dan_glove_tuned_valid_accuracy",
                               "bilstm_packed_onecycle_valid_accuracy", "cnn_residual_norm_valid_accuracy",
                               "lstm_lm_transfer_valid_accuracy", "ensemble_top3_valid_accuracy"],
+    "05_polarity": ["test_acc_tfidf_lr", "test_acc_scratch", "test_acc_lm_finetune", "test_acc_minilm_frozen",
+                    "test_acc_transformer"],
 }
 
 # Bar charts: notebook -> (metrics whose name matches this pattern; the match is cut from the label,
@@ -43,7 +45,7 @@ PLOTS: dict[str, tuple[str, str, str]] = {
     "03_collaborative_filtering": (r"^mnist_acc_1epoch_", "MNIST validation accuracy after one epoch",
                                    "03 · hand-written optimisers"),
     "04_amazon_qa_homework": (r"_valid_accuracy$", "validation accuracy", "04 · Amazon QA categories"),
-    "05_polarity": (r"_?(test|valid)_accuracy_?", "accuracy", "05 · review polarity"),
+    "05_polarity": (r"^test_acc_", "test accuracy (6,459 reviews)", "05 · review polarity"),
 }
 
 
