@@ -22,7 +22,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -e .
 	@touch $(STAMP)
 
-# Pre-train lesson 05's language model once (about 12 minutes on a quiet 2-core CPU); rebuilt when its config changes.
+# Pre-train lesson 05's language model once (about 14 minutes on a quiet 2-core CPU); rebuilt when its config changes.
 lm: $(LM_FILE)
 
 $(LM_FILE): tools/pretrain_lm.py utils/language_model.py | $(STAMP)

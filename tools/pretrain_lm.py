@@ -6,7 +6,7 @@ Stage one of ULMFiT: a language model learns English as Amazon shoppers write it
 question and answer of the Amazon QA files and the polarity *train* reviews (never the test rows).
 The configuration is ``utils.language_model.LMConfig()``; the checkpoint's sidecar JSON records its
 fingerprint, so a changed configuration is rebuilt instead of silently reused. Seeded, with a fixed
-thread count: the same machine gives the same weights. About 12 minutes on a quiet 2-core CPU
+thread count: the same machine gives the same weights. About 14 minutes on a quiet 2-core CPU
 (1,500 steps, half a pass over the corpus).
 """
 
