@@ -21,7 +21,7 @@ import nbformat
 import pooch
 import pytest
 
-fetch = importlib.import_module("utils.fetch")  # `utils.fetch` the attribute is the function of that name
+download = importlib.import_module("utils.download")
 results = importlib.import_module("utils.results")
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,12 +51,12 @@ def test_every_notebook_has_the_one_set_up_cell_near_the_top(path):
 def test_outside_a_checkout_data_and_results_stay_out_of_site_packages(tmp_path, monkeypatch):
     installed = tmp_path / "site-packages" / "utils"
     installed.mkdir(parents=True)
-    monkeypatch.delenv(fetch.CACHE_ENV, raising=False)
+    monkeypatch.delenv(download.CACHE_ENV, raising=False)
     monkeypatch.delenv(results.RESULTS_ENV, raising=False)
-    monkeypatch.setattr(fetch, "__file__", str(installed / "fetch.py"))
+    monkeypatch.setattr(download, "__file__", str(installed / "download.py"))
     monkeypatch.setattr(results, "CHECKOUT", installed.parent)
     monkeypatch.chdir(tmp_path)
-    assert fetch.cache_dir() == Path(pooch.os_cache("applied-dl-course"))
+    assert download.cache_dir() == Path(pooch.os_cache("applied-dl-course"))
     assert results.default_results_dir() == tmp_path / "results"
     monkeypatch.setattr(results, "CHECKOUT", ROOT)
     assert results.default_results_dir() == ROOT / "results"  # in a checkout: its results/
@@ -101,7 +101,7 @@ def test_set_up_cell_on_colab_installs_utils_and_the_data_layer_works(source, co
     content = tmp_path / "content"  # Colab's working directory
     content.mkdir()
     env = {key: value for key, value in os.environ.items()
-           if key not in (fetch.CACHE_ENV, results.RESULTS_ENV, "PYTHONPATH")}
+           if key not in (download.CACHE_ENV, results.RESULTS_ENV, "PYTHONPATH")}
     env.update(COURSE_INSTALL_SPEC=str(wheel), PIP_NO_INDEX="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
                XDG_CACHE_HOME=str(tmp_path / "cache"), HOME=str(tmp_path / "home"))
 
@@ -116,7 +116,7 @@ def test_set_up_cell_on_colab_installs_utils_and_the_data_layer_works(source, co
         import json
         from pathlib import Path
         import utils
-        from utils.fetch import cache_dir
+        from utils.download import cache_dir
         from utils.results import default_results_dir
         salary = utils.load_salary(nrows=20)
         print(json.dumps({{"file": utils.__file__, "cache": str(cache_dir()), "results": str(default_results_dir()),

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from utils import History, evaluate, fit, plot_history, predict, seed_everything
+from utils import EarlyStopping, History, evaluate, fit, lr_range_test, plot_history, predict, seed_everything, train_epoch
 
 
 def mae(predictions: torch.Tensor, targets: torch.Tensor) -> float:
@@ -67,7 +67,7 @@ def test_early_stopping_restores_the_best_epochs_weights():
     model = Linear()
     # A learning rate far too large makes validation loss blow up after a first lucky epoch or two.
     optimizer = torch.optim.SGD(model.parameters(), lr=0.6)
-    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=30, patience=2,
+    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=30, early_stopping=EarlyStopping(patience=2),
                   device="cpu", progress=False)
     epochs = history.epochs
     assert history.best_epoch == epochs["valid_loss"].idxmin()
@@ -108,7 +108,7 @@ def test_dict_batches_predict_and_plot():
     model = TwoInputs()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=3,
-                  metrics={"mae": mae}, patience=5, monitor="valid_mae", device="cpu", progress=False)
+                  metrics={"mae": mae}, early_stopping=EarlyStopping("valid_mae", patience=5), device="cpu", progress=False)
     assert history.epochs.shape == (3, 5) and history.monitor == "valid_mae"
     predictions, targets = predict(model, valid, device="cpu")
     assert predictions.shape == targets.shape == (128,)
@@ -139,3 +139,38 @@ def test_max_grad_norm_bounds_every_step():
     # plain SGD at lr=1 moves the weights by lr * |clipped gradient| <= 1e-3 a step
     assert (after - before).norm() <= len(train) * 1e-3 + 1e-6
     assert (after - before).norm() > 0
+
+
+def test_train_epoch_is_one_pass_and_reports_the_mean_loss():
+    train, _ = loaders()
+    model = Linear()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.0)   # no update: the mean loss is exact
+    losses = []
+    loss, predictions, targets = train_epoch(model, train, nn.functional.mse_loss, optimizer, device="cpu",
+                                             on_step=losses.append)
+    assert len(losses) == len(train) and predictions.shape == targets.shape == (256,)
+    assert loss == pytest.approx(nn.functional.mse_loss(predictions, targets).item(), rel=1e-5)
+
+
+def test_early_stopping_maximises_when_asked_and_never_stops_without_patience():
+    model = Linear()
+    stopper = EarlyStopping("valid_accuracy", patience=None, mode="max")
+    for epoch, score in enumerate([0.5, 0.7, 0.6, 0.65, 0.4, 0.3], start=1):
+        assert not stopper.step(epoch, {"valid_accuracy": score}, model)
+    assert stopper.best_epoch == 2
+    strict = EarlyStopping("valid_loss", patience=1)
+    assert not strict.step(1, {"valid_loss": 1.0}, model) and strict.step(2, {"valid_loss": 1.5}, model)
+    with pytest.raises(ValueError):
+        EarlyStopping(mode="largest")
+
+
+def test_lr_range_test_finds_a_minimum_and_restores_the_weights():
+    train, _ = loaders()
+    model = Linear()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    curve = lr_range_test(model, train, nn.functional.mse_loss, start=1e-4, end=10.0, steps=60, device="cpu")
+    assert list(curve.columns) == ["lr", "loss"] and curve["lr"].is_monotonic_increasing
+    best_lr = curve.loc[curve["loss"].idxmin(), "lr"]
+    assert 1e-2 < best_lr < 10.0                       # the loss falls fastest well above the start
+    assert curve["loss"].iloc[-1] > curve["loss"].min()  # and rises again (stopped on divergence or end)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -1,6 +1,6 @@
 """The course datasets: one registry and one loader a dataset, each returning tidy data.
 
-Every loader resolves its files with :func:`utils.fetch.fetch` (mirror, cache, verified download)
+Every loader resolves its files with :func:`utils.download.fetch` (mirror, cache, verified download)
 and checks the columns it returns, so a wrong or damaged file fails with one clear message.
 Reading the first ``nrows`` gives the same rows from the mirror's head as from the full file.
 """
@@ -19,7 +19,7 @@ from typing import Iterable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from .fetch import RemoteFile, SchemaError, data_source, fetch, mirror_dir, open_text
+from .download import RemoteFile, SchemaError, data_source, fetch, mirror_dir, open_text
 
 GITHUB_RAW = "https://raw.githubusercontent.com"
 TAGIFAI_COMMIT = "5d5387042389cb65481110078967812f1176baea"

@@ -36,7 +36,8 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
-UNK, PAD, EOS = "<unk>", "<pad>", "<eos>"
+from .text import EOS, PAD, PAD_ID, UNK, Vocab
+
 TOKEN_PATTERN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 
 
@@ -47,37 +48,6 @@ def tokenize(text: str) -> list[str]:
     ['great', 'value', ',', "don't", 'miss', 'it', '!', '!']
     """
     return TOKEN_PATTERN.findall(text.lower())
-
-
-class Vocab:
-    """Token <-> id. Id 0 is ``<unk>`` (the default for unknown tokens), 1 ``<pad>``, 2 ``<eos>``."""
-
-    def __init__(self, itos: list[str]) -> None:
-        if itos[:3] != [UNK, PAD, EOS]:
-            raise ValueError(f"a vocabulary starts with {UNK}, {PAD}, {EOS}")
-        self.itos = list(itos)
-        self.stoi = {token: index for index, token in enumerate(self.itos)}
-
-    @classmethod
-    def build(cls, texts: Iterable[list[str]], min_freq: int = 3, max_size: int | None = None) -> Vocab:
-        """The tokens seen at least ``min_freq`` times, most frequent first, at most ``max_size`` in all."""
-        counts = Counter(token for tokens in texts for token in tokens)
-        kept = [t for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n >= min_freq]
-        specials = [UNK, PAD, EOS]
-        kept = [t for t in kept if t not in specials]
-        if max_size is not None:
-            kept = kept[: max_size - len(specials)]
-        return cls(specials + kept)
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def encode(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of ``tokens``; unknown tokens map to ``<unk>`` (0)."""
-        return [self.stoi.get(token, 0) for token in tokens]
-
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        return [self.itos[int(i)] for i in ids]
 
 
 # The unlabeled text of pre-training: the Amazon QA files of the offline mirror (questions and
@@ -111,6 +81,7 @@ class LMConfig:
     steps: int = 1_500            # optimisation steps of pre-training (about half an epoch)
     max_grad_norm: float = 0.5
     seed: int = 42
+    specials: tuple = (PAD, UNK, EOS)   # the vocabulary's first ids (utils.text)
     corpus: dict = field(default_factory=lambda: dict(CORPUS))   # what it reads (see pretraining_texts)
 
     def fingerprint(self) -> str:
@@ -178,7 +149,7 @@ class AWDLSTMEncoder(nn.Module):
         # (LSTM output, |h| < 1) . (embedding row): with AWD-LSTM's uniform(-0.1, 0.1) init and Adam the
         # logits start tiny, the LSTM saturates to make them larger, and the model sticks at the unigram
         # perplexity (measured: 450 after 300 steps, against 153 with this init).
-        self.embedding = nn.Embedding(vocab_size, config.emb_dim, padding_idx=1)
+        self.embedding = nn.Embedding(vocab_size, config.emb_dim, padding_idx=PAD_ID)
         self.embedding_dropout = EmbeddingDropout(self.embedding, config.embed_p)
         sizes = [config.emb_dim] + [config.hidden_dim] * (config.num_layers - 1) + [config.emb_dim]
         self.layers = nn.ModuleList(
@@ -352,7 +323,7 @@ def pretraining_texts(corpus: dict | None = None, seed: int = 42) -> list[str]:
 
 def default_lm_path() -> Path:
     """Where ``make lm`` caches the pre-trained model: ``<data cache>/models/awd_lstm_amazon.pt``."""
-    from .fetch import cache_dir
+    from .download import cache_dir
 
     return cache_dir() / "models" / "awd_lstm_amazon.pt"
 
@@ -407,7 +378,7 @@ def pretrain(config: LMConfig, texts: list[str], progress: bool = True) -> tuple
     """Build the vocabulary from ``texts`` and pre-train a fresh model on them, seeded."""
     generator_seed = config.seed
     torch.manual_seed(generator_seed)
-    vocab = Vocab.build((tokenize(t) for t in texts), config.min_freq, config.max_vocab)
+    vocab = Vocab.build((tokenize(t) for t in texts), config.min_freq, config.max_vocab, eos=True)
     ids = encode_corpus(texts, vocab)
     model = LanguageModel(len(vocab), config)
     started = time.perf_counter()

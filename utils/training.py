@@ -4,8 +4,8 @@ Batch convention. A batch from the ``DataLoader`` is either
 
 * a pair ``(inputs, targets)``, where ``inputs`` is a tensor (``model(inputs)``), a tuple or list
   (``model(*inputs)``) or a dict of keyword arguments (``model(**inputs)``); or
-* a dict holding the targets under ``target_key`` (default ``"target"``) and the model's keyword
-  arguments under every other key: ``model(**{k: v for k, v in batch.items() if k != target_key})``.
+* a dict holding the targets under ``"target"`` and the model's keyword arguments under every
+  other key: ``model(**{k: v for k, v in batch.items() if k != "target"})``.
 
 Tensors anywhere in a batch are moved to the device. The model returns predictions, the loss
 function is called as ``loss_fn(predictions, targets)`` and returns a scalar mean over the batch,
@@ -16,7 +16,6 @@ means).
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections import deque
@@ -95,14 +94,13 @@ def predict(
     model: nn.Module,
     loader: Iterable,
     device: torch.device | str | None = None,
-    target_key: str = "target",
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Predictions and targets of a whole loader, concatenated, on the CPU (model in eval mode)."""
     device = device or get_device()
     model.eval()
     predictions, targets = [], []
     for batch in loader:
-        inputs, target = split_batch(to_device(batch, device), target_key)
+        inputs, target = split_batch(to_device(batch, device))
         predictions.append(forward(model, inputs).detach().cpu())
         targets.append(target.detach().cpu())
     return torch.cat(predictions), torch.cat(targets)
@@ -114,10 +112,9 @@ def evaluate(
     loss_fn: LossFn,
     metrics: Mapping[str, Metric] | None = None,
     device: torch.device | str | None = None,
-    target_key: str = "target",
 ) -> dict[str, float]:
     """Loss (mean over examples) and metrics of ``model`` on ``loader``: ``{"loss": ..., name: ...}``."""
-    predictions, targets = predict(model, loader, device, target_key)
+    predictions, targets = predict(model, loader, device)
     with torch.no_grad():  # a loss with parameters (e.g. an adaptive softmax) needs no graph here
         scores = {"loss": float(loss_fn(predictions, targets))}
     for name, metric in (metrics or {}).items():
@@ -191,6 +188,85 @@ def _in_notebook() -> bool:
     return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
 
 
+def train_epoch(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: LossFn,
+    optimizer: torch.optim.Optimizer,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    max_grad_norm: float | None = None,
+    device: torch.device | str | None = None,
+    on_step: Callable[[float], None] | None = None,
+) -> tuple[float, torch.Tensor, torch.Tensor]:
+    """One pass over ``loader`` in train mode: forward, loss, ``zero_grad``, ``backward``, ``step``.
+
+    The scheduler (if any) steps after every optimisation step; ``on_step(loss)`` is called after
+    each. Returns the mean loss over the examples and the epoch's predictions and targets (CPU).
+    """
+    device = device or get_device()
+    model.train()
+    total, count, predictions, targets = 0.0, 0, [], []
+    for batch in loader:
+        inputs, target = split_batch(to_device(batch, device))
+        prediction = forward(model, inputs)
+        loss = loss_fn(prediction, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if max_grad_norm is not None:
+            nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        value = loss.item()
+        total += value * len(target)
+        count += len(target)
+        predictions.append(prediction.detach().cpu())
+        targets.append(target.detach().cpu())
+        if on_step is not None:
+            on_step(value)
+    return total / max(count, 1), torch.cat(predictions), torch.cat(targets)
+
+
+class EarlyStopping:
+    """Watches one column of the epoch table; says when to stop and keeps the best weights.
+
+    Args:
+        monitor: a column of ``History.epochs``, e.g. ``"valid_loss"`` or ``"valid_accuracy"``.
+        patience: stop after this many epochs without improvement; ``None`` never stops early but
+            still restores the best epoch's weights at the end.
+        mode: ``"min"`` when lower is better (losses, errors), ``"max"`` when higher is (accuracy).
+    """
+
+    def __init__(self, monitor: str = "valid_loss", patience: int | None = 3, mode: str = "min") -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode is 'min' or 'max', not {mode!r}")
+        if patience is not None and patience < 1:
+            raise ValueError(f"patience is a positive number of epochs or None, not {patience!r}")
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.best_score, self.best_epoch, self.best_state, self.waited = None, 0, None, 0
+
+    def improved(self, score: float) -> bool:
+        if self.best_score is None:
+            return True
+        return score < self.best_score if self.mode == "min" else score > self.best_score
+
+    def step(self, epoch: int, row: Mapping[str, float], model: nn.Module) -> bool:
+        """Record ``epoch``'s scores; keep the weights if it is the best so far. True: stop now."""
+        score = row[self.monitor]
+        if self.improved(score):
+            self.best_score, self.best_epoch, self.waited = score, epoch, 0
+            self.best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        else:
+            self.waited += 1
+        return self.patience is not None and self.waited >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the best epoch's weights back into ``model``."""
+        if self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
 def fit(
     model: nn.Module,
     train_loader: Iterable,
@@ -198,40 +274,28 @@ def fit(
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
     epochs: int,
+    *,
     metrics: Mapping[str, Metric] | None = None,
-    patience: int | None = None,
-    monitor: str = "valid_loss",
+    early_stopping: EarlyStopping | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    max_grad_norm: float | None = None,
     device: torch.device | str | None = None,
-    target_key: str = "target",
-    smoothing: int = 500,
     progress: bool = True,
     live_plot: bool = False,
     title: str | None = None,
-    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
-    max_grad_norm: float | None = None,
 ) -> History:
-    """Train ``model`` for up to ``epochs`` epochs, validating after each; return the :class:`History`.
+    """Up to ``epochs`` of :func:`train_epoch`, each followed by :func:`evaluate` on ``valid_loader``.
 
     Args:
-        model: any ``nn.Module``; it is moved to ``device``.
-        train_loader, valid_loader: iterables of batches (see the module docstring).
-        loss_fn: ``loss_fn(predictions, targets)`` -> scalar tensor, the mean over the batch.
-        optimizer: built over ``model.parameters()``.
-        epochs: the most epochs to run.
-        metrics: name -> ``metric(predictions, targets)``, computed every epoch on the predictions
-            of the epoch (train: those made while training, in train mode; valid: in eval mode).
-        patience: stop after this many epochs without improvement of ``monitor`` and restore the
-            best epoch's weights; ``None`` trains every epoch and keeps the last weights.
-        monitor: the column of ``History.epochs`` to minimise, e.g. ``"valid_loss"`` or ``"valid_mae"``.
-        device: where to train; ``utils.get_device()`` when ``None``.
-        target_key: the targets' key when batches are dicts.
-        smoothing: the progress bar shows the mean loss of the last ``smoothing`` steps.
-        progress: show a ``tqdm.auto`` bar over all steps.
-        live_plot: in Jupyter, draw the losses and metrics and redraw them every epoch in place.
-        title: title of the live plot.
-        scheduler: a learning-rate scheduler stepped after every optimisation step (not every
-            epoch), e.g. ``OneCycleLR(optimizer, max_lr, total_steps=epochs * len(train_loader))``.
-        max_grad_norm: clip the gradients' global norm to this before each step (LSTMs like it).
+        metrics: name -> ``metric(predictions, targets)``, computed every epoch (train: on the
+            predictions made while training; valid: in eval mode) as ``train_<name>``/``valid_<name>``.
+        early_stopping: an :class:`EarlyStopping`; the model ends with its best epoch's weights.
+            ``None`` trains every epoch and keeps the last weights.
+        scheduler, max_grad_norm: passed to :func:`train_epoch` (the scheduler steps every batch,
+            e.g. ``OneCycleLR(optimizer, max_lr, total_steps=epochs * len(train_loader))``).
+        device: where to train; ``utils.get_device()`` when ``None``. The model is moved there.
+        progress: a ``tqdm`` bar over all steps with the mean loss of the last 500 steps.
+        live_plot: in Jupyter, redraw the losses and metrics in place after every epoch.
     """
     device = device or get_device()
     model.to(device)
@@ -240,67 +304,91 @@ def fit(
     bar = tqdm(total=steps_per_epoch and steps_per_epoch * epochs, desc=title or "training",
                unit="step", disable=not progress)
     live = _LivePlot(list(metrics), title) if live_plot and _in_notebook() else None
-    history = History(epochs=pd.DataFrame(), monitor=monitor)
-    recent: deque[float] = deque(maxlen=smoothing)
+    history = History(epochs=pd.DataFrame(), monitor=early_stopping.monitor if early_stopping else "valid_loss")
+    recent: deque[float] = deque(maxlen=500)
     rows: list[dict[str, float]] = []
-    best_score, best_state, waited = math.inf, None, 0
     start = time.perf_counter()
 
+    def on_step(value: float) -> None:
+        history.steps.append(value)
+        recent.append(value)
+        bar.update(1)
+        bar.set_postfix(epoch=len(rows) + 1, loss=f"{np.mean(recent):.4f}", refresh=False)
+
     for epoch in range(1, epochs + 1):
-        model.train()
-        total, count, predictions, targets = 0.0, 0, [], []
-        for batch in train_loader:
-            inputs, target = split_batch(to_device(batch, device), target_key)
-            prediction = forward(model, inputs)
-            loss = loss_fn(prediction, target)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if max_grad_norm is not None:
-                nn.utils.clip_grad_norm_(model.parameters(), max_grad_norm)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-
-            value = loss.item()
-            history.steps.append(value)
-            recent.append(value)
-            total += value * len(target)
-            count += len(target)
-            predictions.append(prediction.detach().cpu())
-            targets.append(target.detach().cpu())
-            bar.update(1)
-            bar.set_postfix(epoch=epoch, loss=f"{np.mean(recent):.4f}", refresh=False)
-
-        row = {"epoch": epoch, "train_loss": total / max(count, 1)}
-        train_predictions, train_targets = torch.cat(predictions), torch.cat(targets)
-        for name, metric in metrics.items():
-            row[f"train_{name}"] = float(metric(train_predictions, train_targets))
-        scores = evaluate(model, valid_loader, loss_fn, metrics, device, target_key)
+        train_loss, predictions, targets = train_epoch(
+            model, train_loader, loss_fn, optimizer, scheduler=scheduler, max_grad_norm=max_grad_norm,
+            device=device, on_step=on_step)
+        row = {"epoch": epoch, "train_loss": train_loss}
+        row.update({f"train_{name}": float(metric(predictions, targets)) for name, metric in metrics.items()})
+        scores = evaluate(model, valid_loader, loss_fn, metrics, device)
         row.update({f"valid_{name}": value for name, value in scores.items()})
         row["seconds"] = time.perf_counter() - start
         rows.append(row)
         history.epochs = pd.DataFrame(rows).set_index("epoch")
-
-        score = row[monitor]
-        if score < best_score:
-            best_score, waited, history.best_epoch = score, 0, epoch
-            if patience is not None:
-                best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
-        else:
-            waited += 1
-        if patience is None:
-            history.best_epoch = epoch
+        history.best_epoch = epoch
+        stop = early_stopping is not None and early_stopping.step(epoch, row, model)
+        if early_stopping is not None:
+            history.best_epoch = early_stopping.best_epoch
         if live is not None:
             live.update(history)
-        if patience is not None and waited >= patience:
+        if stop:
             break
 
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    if live is not None:
-        live.update(history)
+    if early_stopping is not None:
+        early_stopping.restore(model)
     return history
 
 
-__all__ = ["History", "evaluate", "fit", "forward", "plot_history", "predict", "split_batch", "to_device"]
+def lr_range_test(
+    model: nn.Module,
+    loader: Iterable,
+    loss_fn: LossFn,
+    start: float = 1e-5,
+    end: float = 1.0,
+    steps: int = 100,
+    beta: float = 0.9,
+    device: torch.device | str | None = None,
+    make_optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.AdamW,
+) -> pd.DataFrame:
+    """Leslie Smith's learning-rate range test (fastai's ``lr_find``); the model's weights are restored.
+
+    Trains for up to ``steps`` steps while the learning rate grows exponentially from ``start`` to
+    ``end``, recording the exponentially smoothed, bias-corrected loss; stops once that loss exceeds
+    4 times its minimum. Returns a frame with columns ``lr`` and ``loss``. A good peak rate for
+    one-cycle training sits below the loss's minimum, where it still falls steeply.
+    """
+    device = device or get_device()
+    model.to(device)
+    saved = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    optimizer = make_optimizer([p for p in model.parameters() if p.requires_grad], lr=start)
+    factor = (end / start) ** (1 / max(steps - 1, 1))
+    rows, smoothed, best = [], 0.0, math.inf
+    model.train()
+    batches = iter(loader)
+    for step in tqdm(range(steps), desc="LR range test"):
+        try:
+            batch = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            batch = next(batches)
+        lr = start * factor**step
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        inputs, target = split_batch(to_device(batch, device))
+        loss = loss_fn(forward(model, inputs), target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        smoothed = beta * smoothed + (1 - beta) * loss.item()
+        value = smoothed / (1 - beta ** (step + 1))
+        rows.append({"lr": lr, "loss": value})
+        best = min(best, value)
+        if not math.isfinite(value) or value > 4 * best:
+            break
+    model.load_state_dict(saved)
+    return pd.DataFrame(rows)
+
+
+__all__ = ["EarlyStopping", "History", "evaluate", "fit", "lr_range_test", "train_epoch", "forward", "plot_history", "predict", "split_batch", "to_device"]

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import utils.datasets as datasets
-from utils.fetch import (
+from utils.download import (
     ChecksumError,
     DataError,
     DataNotFoundError,
