@@ -46,3 +46,11 @@ def test_table_shows_headlines_minutes_date_and_torch():
 def test_readme_without_one_pair_of_markers_is_a_clear_error(readme):
     with pytest.raises(ValueError, match="results:start"):
         render_readme(readme, RECORDS)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=[record["notebook"] for record in RECORDS])
+def test_committed_intervals_name_a_metric_and_contain_it(record):
+    for name, (low, high) in record.get("intervals", {}).items():
+        assert name in record["metrics"], f"{record['notebook']}: interval for {name}, which is not a metric"
+        assert low <= record["metrics"][name] <= high, f"{record['notebook']}: {name} outside [{low}, {high}]"
+    assert record.get("selected_on", "valid") in ("valid", "cv")

@@ -5,16 +5,20 @@
 
 The table sits between ``<!-- results:start -->`` and ``<!-- results:end -->`` and is only ever
 written by this tool (``make results``; ``make run`` ends with it). Each row: the notebook (linked),
-where its data came from and how many rows, a few headline metrics, CPU minutes, the date and the
-torch version of the run. Plots are PNGs in ``results/``, drawn where a picture compares models
-better than numbers do; they depend only on the JSON files, so re-rendering gives the same bytes.
+where its data came from and how many rows, its headline metrics (each with its 95 % interval when
+the JSON records one), CPU minutes, the date and the torch version of the run; a legend line follows.
+
+Nothing here is configured per notebook: lessons choose by naming their metrics. A notebook's
+headline metrics are those whose name starts with ``test_``; if it has none, those starting with
+``valid_``; if neither (00_start_here), all of its metrics. A notebook whose headlines are ``test_`` or
+``valid_`` metrics, at least two, gets a bar chart of them (``results/<notebook>.png``, error bars from
+its intervals). Plots depend only on the JSON files, so re-rendering gives the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
@@ -22,31 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 RESULTS = ROOT / "results"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
-
-# The few metrics the table shows per notebook (all of them for a notebook not listed here).
-HEADLINES: dict[str, list[str]] = {
-    "00_start_here": ["datasets_loaded"],
-    "01_salary_prediction": ["val_mae_median", "val_mae_linear", "val_mae_seminar", "val_mae_best"],
-    "02_baselines": ["test_f1_random_uniform", "test_f1_rules_stemmed", "test_f1_tf_idf_logistic_regression",
-                     "test_f1_gru", "test_f1_minilm_frozen_head"],
-    "03_collaborative_filtering": ["val_rmse", "u1_rmse", "mnist_valid_acc_1epoch"],
-    "04_amazon_qa_homework": ["tfidf_lr_valid_accuracy", "dan_glove_tuned_valid_accuracy",
-                              "bilstm_packed_onecycle_valid_accuracy", "cnn_residual_norm_valid_accuracy",
-                              "lstm_lm_transfer_valid_accuracy", "ensemble_top3_valid_accuracy"],
-    "05_polarity": ["test_acc_tfidf_lr", "test_acc_scratch", "test_acc_lm_finetune", "test_acc_minilm_frozen",
-                    "test_acc_transformer"],
-}
-
-# Bar charts: notebook -> (metrics whose name matches this pattern; the match is cut from the label,
-# axis label, title). A notebook not listed, or with fewer than two matching metrics, gets no plot.
-PLOTS: dict[str, tuple[str, str, str]] = {
-    "01_salary_prediction": (r"^val_mae_", "validation MAE (£), lower is better", "01 · salary prediction"),
-    "02_baselines": (r"^test_f1_", "test F1 (weighted)", "02 · tagging baselines"),
-    "03_collaborative_filtering": (r"^mnist_acc_1epoch_", "MNIST validation accuracy after one epoch",
-                                   "03 · hand-written optimisers"),
-    "04_amazon_qa_homework": (r"_valid_accuracy$", "validation accuracy", "04 · Amazon QA categories"),
-    "05_polarity": (r"^test_acc_", "test accuracy (6,459 reviews)", "05 · review polarity"),
-}
+SPLITS = ("test_", "valid_")  # headline prefixes, in order of preference
+LOWER_IS_BETTER = {"mae", "mse", "rmse", "loss", "error", "perplexity"}  # name tokens that flip the axis hint
 
 
 def load_records(folder: Path = RESULTS) -> list[dict]:
@@ -59,21 +40,65 @@ def number(value: float | int) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:.4g}"
 
 
-def headline(record: dict) -> str:
-    """The notebook's headline metrics as ``name value`` pairs (all metrics when none is listed)."""
+def bounds_text(value: float | int, bounds: list[float]) -> str:
+    """``[low, high]`` formatted like ``value``: integers (rounded) for an integer metric."""
+    low, high = (round(bound) if isinstance(value, int) else float(bound) for bound in bounds)
+    return f"[{number(low)}, {number(high)}]"
+
+
+def headline_keys(record: dict) -> list[str]:
+    """The notebook's headline metric names: its ``test_`` metrics, else its ``valid_`` ones, else all."""
     metrics = record["metrics"]
-    keys = [key for key in HEADLINES.get(record["notebook"], []) if key in metrics] or list(metrics)
-    return "<br>".join(f"{key} {number(metrics[key])}" for key in keys)
+    for prefix in SPLITS:
+        keys = [key for key in metrics if key.startswith(prefix)]
+        if keys:
+            return keys
+    return list(metrics)
 
 
-def plot_metrics(record: dict) -> dict[str, float]:
-    """The metrics a notebook's plot shows, label to value, or ``{}`` when it gets none."""
-    if record["notebook"] not in PLOTS:
+def headline(record: dict) -> str:
+    """The headline metrics as ``name value`` pairs, ``name value [low, high]`` when there is an interval."""
+    metrics, intervals = record["metrics"], record.get("intervals", {})
+    return "<br>".join(
+        f"{key} {number(metrics[key])}" + (f" {bounds_text(metrics[key], intervals[key])}" if key in intervals else "")
+        for key in headline_keys(record))
+
+
+def _common_prefix(keys: list[str]) -> list[str]:
+    """The ``_``-separated words every key starts with, leaving each key at least one word of its own."""
+    words = [key.split("_") for key in keys]
+    prefix: list[str] = []
+    for column in zip(*(row[:-1] for row in words)):
+        if len(set(column)) != 1:
+            break
+        prefix.append(column[0])
+    return prefix
+
+
+def plot_metrics(record: dict) -> dict[str, tuple[float | int, tuple[float, float] | None]]:
+    """The bars of a notebook's plot, label to (value, interval or ``None``); ``{}`` when it gets none.
+
+    The bars are the headline metrics when they are ``test_`` or ``valid_`` ones and there are two or
+    more; each label is the metric name less the words all of them share."""
+    keys = headline_keys(record)
+    if len(keys) < 2 or not keys[0].startswith(SPLITS):
         return {}
-    pattern = re.compile(PLOTS[record["notebook"]][0])
-    bars = {pattern.sub(" ", key).strip(" _").replace("_", " "): float(value)
-            for key, value in record["metrics"].items() if pattern.search(key)}
-    return bars if len(bars) >= 2 else {}
+    cut = len(_common_prefix(keys))
+    intervals = record.get("intervals", {})
+    return {" ".join(key.split("_")[cut:]): (record["metrics"][key],
+                                             tuple(map(float, intervals[key])) if key in intervals else None)
+            for key in keys}
+
+
+def plot_axis_label(record: dict) -> str:
+    """What the bars measure, from the words the headline names share (``test_acc_*`` -> ``test acc``)."""
+    words = _common_prefix(headline_keys(record))
+    label = " ".join(words) or "value"
+    if LOWER_IS_BETTER & set(words):
+        label += ", lower is better"
+    if any(interval is not None for _, interval in plot_metrics(record).values()):
+        label += "; whiskers: 95 % interval"
+    return label
 
 
 def draw_plot(record: dict, folder: Path = RESULTS) -> Path | None:
@@ -86,18 +111,31 @@ def draw_plot(record: dict, folder: Path = RESULTS) -> Path | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    _, xlabel, title = PLOTS[record["notebook"]]
+    xlabel = plot_axis_label(record)
+    number_part, _, words = record["notebook"].partition("_")
+    title = f"{number_part} · {words.replace('_', ' ')}" if number_part.isdigit() and words else record["notebook"]
     fig, ax = plt.subplots(figsize=(6.4, 0.32 * len(bars) + 1.2), dpi=100)
-    labels, values = list(bars), list(bars.values())
-    ax.barh(labels[::-1], values[::-1], color="tab:blue")
-    for y, value in enumerate(values[::-1]):
-        ax.text(value, y, f" {number(value)}", va="center", fontsize=8)
-    low, high = min(values), max(values)
+    labels = list(bars)
+    ys = [len(bars) - 1 - i for i in range(len(bars))]  # first metric on top
+    values = [value for value, _ in bars.values()]
+    ax.barh(ys, values, color="tab:blue")
+    ax.set_yticks(ys, labels)
+    ends = []
+    for y, (value, interval) in zip(ys, bars.values()):
+        if interval is not None:
+            low, high = interval
+            ax.errorbar(value, y, xerr=[[value - low], [high - value]], fmt="none", ecolor="black",
+                        elinewidth=1, capsize=3)
+        end = max(value, interval[1]) if interval is not None else value
+        ax.text(end, y, f" {number(value)}", va="center", fontsize=8)
+        ends.append(end)
+    extent = values + [bound for _, interval in bars.values() if interval is not None for bound in interval]
+    low, high = min(extent), max(extent)
     left = 0.0
     if low > 0.8 * high > 0:  # close scores: start the axis below the lowest bar, and say so
         left = round(low - 0.5 * (high - low) - 0.01, 2)
         xlabel = f"{xlabel} (axis starts at {left:g})"
-    ax.set_xlim(left, high + 0.18 * (high - left))
+    ax.set_xlim(left, max(ends) + 0.18 * (max(ends) - left))
     ax.set(xlabel=xlabel, title=f"{title} ({record['data']['source']}, {record['data']['rows']:,} rows)")
     ax.tick_params(axis="y", labelsize=8)
     fig.tight_layout()
@@ -122,14 +160,23 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def legend(records: list[dict]) -> str:
+    """The line under the table: what the brackets are, and where choices were made."""
+    cv = [record["notebook"] for record in records if record.get("selected_on") == "cv"]
+    where = "validation data" + (f" (cross-validation on the training rows in {', '.join(cv)})" if cv else "")
+    return ("`[low, high]`: the metric's 95 % bootstrap (or seed) interval on the rows it names (`test_` or "
+            f"`valid_`). Every choice (model, hyper-parameters, threshold, epochs) was made on {where}, "
+            "never on test rows.")
+
+
 def render_readme(readme: str, records: list[dict]) -> str:
-    """``readme`` with the block between the results markers replaced by :func:`table`."""
+    """``readme`` with the block between the results markers replaced by :func:`table` and :func:`legend`."""
     if readme.count(START) != 1 or readme.count(END) != 1 or readme.index(START) > readme.index(END):
         raise ValueError(f"README.md needs one {START} line followed by one {END} line")
     head, rest = readme.split(START)
     _, tail = rest.split(END)
     note = "<!-- generated by `make results` from results/*.json: do not edit by hand -->"
-    return f"{head}{START}\n{note}\n\n{table(records)}\n\n{END}{tail}"
+    return f"{head}{START}\n{note}\n\n{table(records)}\n\n{legend(records)}\n\n{END}{tail}"
 
 
 def main(argv: list[str] | None = None) -> int:
