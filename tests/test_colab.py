@@ -45,7 +45,8 @@ def test_every_notebook_has_the_one_set_up_cell_near_the_top(path):
     assert notebook.cells[index].source == SETUP_SOURCE, f"run: python tools/setup_cell.py {path.relative_to(ROOT)}"
     code_before = [c for c in notebook.cells[:index] if c.cell_type == "code"]
     assert not code_before, "the set-up cell is the first code cell"
-    assert "colab.research.google.com" in "".join(c.source for c in notebook.cells[: index + 1] if c.cell_type == "markdown")
+    header = "".join(c.source for c in notebook.cells[: index + 1] if c.cell_type == "markdown")
+    assert "colab.research.google.com" in header
 
 
 def test_outside_a_checkout_data_and_results_stay_out_of_site_packages(tmp_path, monkeypatch):
@@ -112,15 +113,15 @@ def test_set_up_cell_on_colab_installs_utils_and_the_data_layer_works(source, co
     cell = run_in(python, fake_colab + f"exec(compile({source!r}, 'set-up cell', 'exec'), {{}})", content, env)
     assert cell.returncode == 0, cell.stdout + cell.stderr
 
-    probe = textwrap.dedent(f"""
+    probe = textwrap.dedent("""
         import json
         from pathlib import Path
         import utils
         from utils.download import cache_dir
         from utils.results import default_results_dir
         salary = utils.load_salary(nrows=20)
-        print(json.dumps({{"file": utils.__file__, "cache": str(cache_dir()), "results": str(default_results_dir()),
-                          "device": str(utils.get_device()), "rows": len(salary), "source": utils.data_source()}}))
+        print(json.dumps({"file": utils.__file__, "cache": str(cache_dir()), "results": str(default_results_dir()),
+                          "device": str(utils.get_device()), "rows": len(salary), "source": utils.data_source()}))
     """)
     result = run_in(python, probe, content, env)
     assert result.returncode == 0, result.stderr

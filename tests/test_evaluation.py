@@ -8,8 +8,19 @@ import pytest
 import torch
 from torch import nn
 
-from utils import PAD, UNK, Vocab, accuracy, count_parameters, latency_ms, metric_ci, seed_interval
-from utils import masked_max, masked_mean, train_valid_test_split
+from utils import (
+    PAD,
+    UNK,
+    Vocab,
+    accuracy,
+    count_parameters,
+    latency_ms,
+    masked_max,
+    masked_mean,
+    metric_ci,
+    seed_interval,
+    train_valid_test_split,
+)
 
 
 def frame(n: int = 1000) -> pd.DataFrame:

@@ -69,7 +69,8 @@ def test_bad_markers_are_a_clear_error(source, message):
 
 
 def test_a_region_becomes_hint_and_raise_at_its_indentation():
-    source = "def f(x):\n    ### BEGIN SOLUTION\n    ### HINT: double it\n    y = 2 * x\n    return y\n    ### END SOLUTION\n"
+    source = ("def f(x):\n    ### BEGIN SOLUTION\n    ### HINT: double it\n    y = 2 * x\n    return y\n"
+              "    ### END SOLUTION\n")
     blanked, regions = blank_source(source)
     assert blanked == "def f(x):\n    # TODO: double it\n    raise NotImplementedError('double it')\n"
     assert regions == [("double it", "    y = 2 * x\n    return y")]
@@ -102,10 +103,12 @@ def test_exercise_is_a_clean_student_notebook(path):
     assert "Exercise version" in notebook.cells[0].source and f"../notebooks/{path.name}" in notebook.cells[0].source
     assert f"/blob/main/exercises/{path.name}" in notebook.cells[1].source, "the Colab badge opens the exercise"
     checks = [cell for cell in code if "assert " in cell.source]
-    solved_checks = [c for c in nbformat.read(solution, as_version=4).cells if c.cell_type == "code" and "assert " in c.source]
+    solved_checks = [c for c in nbformat.read(solution, as_version=4).cells
+                     if c.cell_type == "code" and "assert " in c.source]
     assert len(checks) == len(solved_checks), "every check cell of the solution is kept"
 
 
+@pytest.mark.slow  # executes each exercise up to its first blank: 5-60 s a notebook, 1.5 min in all
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
 def test_exercise_run_as_is_stops_at_its_first_blank(path):
     """Executed untouched, the exercise runs every cell before its first blank and fails there with the hint."""

@@ -14,7 +14,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 from render_results import (  # noqa: E402
-    END, START, draw_plot, headline, headline_keys, legend, plot_metrics, render_readme, table,
+    END,
+    START,
+    draw_plot,
+    headline,
+    headline_keys,
+    legend,
+    plot_metrics,
+    render_readme,
+    table,
 )
 
 

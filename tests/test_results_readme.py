@@ -24,7 +24,8 @@ def test_every_result_has_a_row_and_every_linked_plot_exists():
     rendered = table(RECORDS)
     for record in RECORDS:
         assert f"[{record['notebook']}](notebooks/{record['notebook']}.ipynb)" in rendered
-        assert (ROOT / "notebooks" / f"{record['notebook']}.ipynb").is_file(), f"{record['notebook']}.json has no notebook"
+        notebook = ROOT / "notebooks" / f"{record['notebook']}.ipynb"
+        assert notebook.is_file(), f"{record['notebook']}.json has no notebook"
         if plot_metrics(record):
             assert (ROOT / "results" / f"{record['notebook']}.png").is_file(), "run `make results` to draw it"
 
@@ -36,10 +37,11 @@ def test_plots_are_byte_stable(tmp_path):
 
 
 def test_table_shows_headlines_minutes_date_and_torch():
-    record = {"notebook": "99_demo", "data": {"source": "mirror", "rows": 1234}, "metrics": {"acc": 0.91234, "n": 3},
-              "runtime_seconds": 90.0, "date": "2030-01-02", "torch": "9.9.9"}
+    record = {"notebook": "99_demo", "data": {"source": "mirror", "rows": 1234},
+              "metrics": {"acc": 0.91234, "n": 3}, "runtime_seconds": 90.0, "date": "2030-01-02", "torch": "9.9.9"}
     row = table([record]).splitlines()[-1]
-    assert row == "| [99_demo](notebooks/99_demo.ipynb) | mirror, 1,234 rows | acc 0.9123<br>n 3 | 1.5 | 2030-01-02 | 9.9.9 |  |"
+    assert row == ("| [99_demo](notebooks/99_demo.ipynb) | mirror, 1,234 rows | acc 0.9123<br>n 3 | 1.5 "
+                   "| 2030-01-02 | 9.9.9 |  |")
 
 
 @pytest.mark.parametrize("readme", ["no markers", f"{END}\n{START}\n", f"{START}\n{START}\n{END}\n"])

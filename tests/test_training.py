@@ -12,7 +12,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
-from utils import EarlyStopping, History, evaluate, fit, lr_range_test, plot_history, predict, seed_everything, train_epoch
+from utils import (
+    EarlyStopping,
+    History,
+    evaluate,
+    fit,
+    lr_range_test,
+    plot_history,
+    predict,
+    seed_everything,
+    train_epoch,
+)
 
 
 def mae(predictions: torch.Tensor, targets: torch.Tensor) -> float:
@@ -67,8 +77,8 @@ def test_early_stopping_restores_the_best_epochs_weights():
     model = Linear()
     # A learning rate far too large makes validation loss blow up after a first lucky epoch or two.
     optimizer = torch.optim.SGD(model.parameters(), lr=0.6)
-    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=30, early_stopping=EarlyStopping(patience=2),
-                  device="cpu", progress=False)
+    history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=30,
+                  early_stopping=EarlyStopping(patience=2), device="cpu", progress=False)
     epochs = history.epochs
     assert history.best_epoch == epochs["valid_loss"].idxmin()
     assert len(epochs) == history.best_epoch + 2  # stopped after `patience` epochs without progress
@@ -108,7 +118,8 @@ def test_dict_batches_predict_and_plot():
     model = TwoInputs()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
     history = fit(model, train, valid, nn.functional.mse_loss, optimizer, epochs=3,
-                  metrics={"mae": mae}, early_stopping=EarlyStopping("valid_mae", patience=5), device="cpu", progress=False)
+                  metrics={"mae": mae}, early_stopping=EarlyStopping("valid_mae", patience=5), device="cpu",
+                  progress=False)
     assert history.epochs.shape == (3, 5) and history.monitor == "valid_mae"
     predictions, targets = predict(model, valid, device="cpu")
     assert predictions.shape == targets.shape == (128,)

@@ -77,7 +77,8 @@ def blank_source(cell_source: str, where: str = "cell") -> tuple[str, list[tuple
         begin, end, hint_match = BEGIN.match(line), END.match(line), HINT.match(line)
         if begin:
             if begin_line is not None:
-                raise MarkerError(f"{where}, line {number}: BEGIN SOLUTION inside the region opened on line {begin_line}")
+                raise MarkerError(
+                    f"{where}, line {number}: BEGIN SOLUTION inside the region opened on line {begin_line}")
             begin_line, indent, hint, body = number, begin["indent"], "", []
         elif end:
             if begin_line is None:
@@ -144,11 +145,13 @@ def make_exercise(path: Path) -> tuple[nbformat.NotebookNode, list[Region]]:
             cell.outputs = []
             cell.execution_count = None
         cell.metadata = {key: value for key, value in cell.metadata.items() if key in ("tags", "editable")}
-        cell.source = cell.source.replace(f"/blob/{BRANCH}/notebooks/{path.name}", f"/blob/{BRANCH}/exercises/{path.name}")
+        cell.source = cell.source.replace(f"/blob/{BRANCH}/notebooks/{path.name}",
+                                          f"/blob/{BRANCH}/exercises/{path.name}")
     top = nbformat.v4.new_markdown_cell(banner(path.stem, len(regions)))
     top["id"] = "exercise-banner"
     notebook.cells.insert(0, top)
-    notebook.metadata = {key: notebook.metadata[key] for key in ("kernelspec", "language_info") if key in notebook.metadata}
+    notebook.metadata = {key: notebook.metadata[key] for key in ("kernelspec", "language_info")
+                         if key in notebook.metadata}
     notebook.metadata.get("language_info", {}).pop("version", None)  # the Python that ran the solution
     return notebook, regions
 

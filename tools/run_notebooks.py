@@ -3,8 +3,9 @@
     python tools/run_notebooks.py notebooks/00_start_here.ipynb [more.ipynb ...]
 
 Each notebook is saved with its outputs and execution counts (what nbval compares against),
-its kernelspec normalised to ``python3``. A failing cell stops the run with its error, and the
-notebook is saved up to that cell so the error can be read in JupyterLab.
+its kernelspec normalised to ``python3`` and its widget state stripped (tools/notebook_hygiene.py).
+A failing cell stops the run with its error, and the notebook is saved up to that cell so the
+error can be read in JupyterLab.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from tqdm import tqdm
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from notebook_hygiene import strip_widgets  # noqa: E402
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -40,6 +45,7 @@ def run_notebook(path: Path, timeout: int = 1800) -> float:
     finally:
         bar.close()
         notebook.metadata["kernelspec"] = KERNELSPEC
+        strip_widgets(notebook)
         nbformat.write(notebook, path)
     return time.perf_counter() - start
 

@@ -13,8 +13,9 @@ import io
 import json
 import pickle
 import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -406,7 +407,8 @@ def load_amazon_qa_multi(categories: Iterable[str] | None = None) -> pd.DataFram
                         "answers": [answer["answerText"] for answer in question.get("answers", [])],
                     }
                 )
-    return check_columns(pd.DataFrame(rows, columns=AMAZON_QA_MULTI_COLUMNS), AMAZON_QA_MULTI_COLUMNS, "Amazon QA multi")
+    frame = pd.DataFrame(rows, columns=AMAZON_QA_MULTI_COLUMNS)
+    return check_columns(frame, AMAZON_QA_MULTI_COLUMNS, "Amazon QA multi")
 
 
 def load_polarity(split: str = "train", nrows: int | None = None) -> pd.DataFrame:

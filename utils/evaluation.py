@@ -7,7 +7,8 @@ closing table; every headline number there carries a 95 % interval from :func:`m
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -391,4 +392,7 @@ def lr_range_test(
     return pd.DataFrame(rows)
 
 
-__all__ = ["EarlyStopping", "History", "evaluate", "fit", "lr_range_test", "train_epoch", "forward", "plot_history", "predict", "split_batch", "to_device"]
+__all__ = [
+    "EarlyStopping", "History", "evaluate", "fit", "forward", "lr_range_test", "plot_history", "predict",
+    "split_batch", "to_device", "train_epoch",
+]
