@@ -52,7 +52,10 @@ COURSE_INSTALL_SPEC = os.environ.get("COURSE_INSTALL_SPEC",
 COLAB_EXTRAS = ["pooch", "gensim", "iterative-stratification"]
 if "google.colab" in sys.modules:
     for arguments in (["--no-deps", COURSE_INSTALL_SPEC], COLAB_EXTRAS):
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *arguments], check=True)'''
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *arguments], check=True)
+# Idle OpenMP threads sleep instead of spinning (set before torch is imported): far faster when other
+# programs share the CPU.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")'''
 
 
 def setup_cell_index(notebook: nbformat.NotebookNode) -> int:
