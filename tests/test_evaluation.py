@@ -129,3 +129,8 @@ def test_vocab_special_token_order_and_min_freq():
     assert len(Vocab.build([list("abcdef")], max_size=4)) == 4
     with pytest.raises(ValueError):
         Vocab([UNK, PAD, "a"])                                   # the old order is refused
+
+
+def test_accuracy_refuses_its_arguments_swapped():
+    with pytest.raises(ValueError, match="logits"):
+        accuracy(torch.tensor([0, 1, 1]), torch.tensor([[0.1, 0.9]] * 3))

@@ -60,6 +60,9 @@ def metric_ci(
 ) -> tuple[float, float]:
     """A percentile-bootstrap interval of ``metric(y_true, y_pred)`` over the rows.
 
+    ``metric`` takes scikit-learn's argument order, truth first (``sklearn.metrics.f1_score`` and
+    friends fit as they are; on NumPy arrays, so resampling stays fast).
+
     The rows (first axis of both arrays; multi-label rows stay whole) are resampled with
     replacement ``n`` times, the metric computed on each resample, and the central ``confidence``
     share of those values returned as ``(low, high)``. Differences between two models whose
@@ -87,7 +90,14 @@ def seed_interval(values: Sequence[float]) -> tuple[float, float]:
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
-    """Share of rows whose highest logit is the target class (a ``utils.fit`` metric)."""
+    """Share of rows whose highest logit is the target class (a ``utils.fit`` metric).
+
+    The arguments come in torch's order, predictions first; :func:`metric_ci` passes scikit-learn's
+    ``(y_true, y_pred)``, so give it ``lambda t, p: (p == t).mean()`` on labels instead.
+    """
+    if logits.dim() < 2:
+        raise ValueError(f"accuracy takes logits of shape (rows, classes) first, then targets; got shape "
+                         f"{tuple(logits.shape)} first")
     return (logits.argmax(dim=-1) == targets).float().mean().item()
 
 
