@@ -114,10 +114,15 @@ def evaluate(
     metrics: Mapping[str, Metric] | None = None,
     device: torch.device | str | None = None,
 ) -> dict[str, float]:
-    """Loss (mean over examples) and metrics of ``model`` on ``loader``: ``{"loss": ..., name: ...}``."""
+    """Loss (mean over examples) and metrics of ``model`` on ``loader``: ``{"loss": ..., name: ...}``.
+
+    The loss is computed on ``device``, as in training (a loss holding tensors, such as class
+    weights, lives there); the metrics on the CPU.
+    """
+    device = device or get_device()
     predictions, targets = predict(model, loader, device)
     with torch.no_grad():  # a loss with parameters (e.g. an adaptive softmax) needs no graph here
-        scores = {"loss": float(loss_fn(predictions, targets))}
+        scores = {"loss": float(loss_fn(predictions.to(device), targets.to(device)))}
     for name, metric in (metrics or {}).items():
         scores[name] = float(metric(predictions, targets))
     return scores
