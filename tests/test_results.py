@@ -121,3 +121,19 @@ def test_legend_sits_inside_the_generated_block_and_names_cross_validation():
     assert "95 % bootstrap (or seed) interval" in legend(records) and "validation data" in legend(records)
     assert "98_cv" in legend(records) and "99_demo" not in legend(records)
     assert "cross-validation" not in legend(records[:1])
+
+
+def test_a_named_headline_is_what_the_table_shows_and_needs_its_interval(tmp_path):
+    import json
+
+    from render_results import headline_keys
+    from utils.results import record_results
+
+    metrics = {"valid_acc_a": 0.7, "valid_acc_b": 0.6, "valid_f1_a": 0.5}
+    path = record_results("99_demo", metrics, 10, "mirror", 1.0, intervals={"valid_acc_a": (0.6, 0.8)},
+                          headline=["valid_acc_a"], results_dir=tmp_path)
+    assert headline_keys(json.loads(path.read_text())) == ["valid_acc_a"]
+    with pytest.raises(ValueError, match="no interval"):
+        record_results("99_demo", metrics, 10, "mirror", 1.0, headline=["valid_acc_b"], results_dir=tmp_path)
+    with pytest.raises(ValueError, match="not a metric"):
+        record_results("99_demo", metrics, 10, "mirror", 1.0, headline=["test_x"], results_dir=tmp_path)

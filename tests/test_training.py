@@ -185,3 +185,16 @@ def test_lr_range_test_finds_a_minimum_and_restores_the_weights():
     assert 1e-2 < best_lr < 10.0                       # the loss falls fastest well above the start
     assert curve["loss"].iloc[-1] > curve["loss"].min()  # and rises again (stopped on divergence or end)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+def test_one_early_stopping_serves_two_runs():
+    train, valid = loaders()
+    stopper = EarlyStopping(patience=2)
+    first = Linear()
+    fit(first, train, valid, nn.functional.mse_loss, torch.optim.SGD(first.parameters(), lr=0.1), epochs=4,
+        early_stopping=stopper, device="cpu", progress=False)
+    second = Linear()
+    history = fit(second, train, valid, nn.functional.mse_loss, torch.optim.SGD(second.parameters(), lr=1e-4),
+                  epochs=2, early_stopping=stopper, device="cpu", progress=False)
+    assert history.best_epoch in (1, 2)                # judged on its own run, not against the first's best
+    assert not all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))

@@ -47,8 +47,11 @@ def bounds_text(value: float | int, bounds: list[float]) -> str:
 
 
 def headline_keys(record: dict) -> list[str]:
-    """The notebook's headline metric names: its ``test_`` metrics, else its ``valid_`` ones, else all."""
+    """The notebook's headline metric names: those it names in ``headline``; else its ``test_`` metrics,
+    else its ``valid_`` ones, else all."""
     metrics = record["metrics"]
+    if record.get("headline"):
+        return [key for key in record["headline"] if key in metrics]
     for prefix in SPLITS:
         keys = [key for key in metrics if key.startswith(prefix)]
         if keys:

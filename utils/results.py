@@ -59,6 +59,7 @@ def record_results(
     *,
     intervals: dict[str, tuple[float, float]] | None = None,
     selected_on: str = "valid",
+    headline: list[str] | None = None,
     results_dir: Path | None = None,
 ) -> Path:
     """Write ``results/<notebook>.json`` and return its path.
@@ -77,6 +78,9 @@ def record_results(
             must be a key of ``metrics`` and ``low <= metrics[name] <= high``. Rounded like the metrics.
         selected_on: where every choice (model, hyper-parameters, threshold, epochs) was made:
             ``"valid"`` (a validation split) or ``"cv"`` (cross-validation on the training rows).
+        headline: the metrics the README table shows, when a lesson records many (default: every
+            ``test_`` metric, else every ``valid_`` one). Each must be a metric, and a ``test_`` or
+            ``valid_`` one must have an interval.
         results_dir: where to write; default :func:`default_results_dir`.
 
     Raises:
@@ -90,12 +94,18 @@ def record_results(
     if selected_on not in SELECTED_ON:
         raise ValueError(f"selected_on must be 'valid' or 'cv', not {selected_on!r}")
     rounded = {name: _rounded(value) for name, value in metrics.items()}
+    for name in headline or []:
+        if name not in rounded:
+            raise ValueError(f"headline metric {name!r} is not a metric")
+        if name.startswith(("test_", "valid_")) and name not in (intervals or {}):
+            raise ValueError(f"headline metric {name!r} has no interval")
     record = {
         "notebook": notebook,
         "data": {"source": data_source, "rows": int(data_rows)},
         "metrics": rounded,
         "intervals": _rounded_intervals(dict(intervals or {}), rounded),
         "selected_on": selected_on,
+        **({"headline": list(headline)} if headline else {}),
         "runtime_seconds": round(float(seconds), 1),
         "date": date.today().isoformat(),
         "python": platform.python_version(),

@@ -250,6 +250,10 @@ class EarlyStopping:
         if patience is not None and patience < 1:
             raise ValueError(f"patience is a positive number of epochs or None, not {patience!r}")
         self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget what was seen: :func:`fit` calls this first, so one instance can serve several runs."""
         self.best_score, self.best_epoch, self.best_state, self.waited = None, 0, None, 0
 
     def improved(self, score: float) -> bool:
@@ -311,6 +315,8 @@ def fit(
                unit="step", disable=not progress)
     live = _LivePlot(list(metrics), title) if live_plot and _in_notebook() else None
     history = History(epochs=pd.DataFrame(), monitor=early_stopping.monitor if early_stopping else "valid_loss")
+    if early_stopping is not None:
+        early_stopping.reset()
     recent: deque[float] = deque(maxlen=500)
     rows: list[dict[str, float]] = []
     start = time.perf_counter()
