@@ -24,10 +24,11 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --progress-bar off -r requirements.txt -e .
 	@touch $(STAMP)
 
-# Pre-train lesson 05's language model once (about 14 minutes on a quiet 2-core CPU); rebuilt when its config changes.
+# Pre-train lesson 05's language model once (about 14 minutes on a quiet 2-core CPU); rebuilt when its config changes
+# (the code is lesson 05's #@save cells, exported to utils/lessons.py).
 lm: $(LM_FILE)
 
-$(LM_FILE): tools/pretrain_lm.py utils/language_model.py | $(STAMP)
+$(LM_FILE): tools/pretrain_lm.py utils/lessons.py | $(STAMP)
 	$(BIN)/python tools/pretrain_lm.py $@
 
 # After the notebooks: the README's results table, then each header's run-time line from the new

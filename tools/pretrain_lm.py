@@ -4,10 +4,11 @@
 
 Stage one of ULMFiT: a language model learns English as Amazon shoppers write it from every
 question and answer of the Amazon QA files and the polarity *train* reviews (never the test rows).
-The configuration is ``utils.language_model.LMConfig()``; the checkpoint's sidecar JSON records its
-fingerprint, so a changed configuration is rebuilt instead of silently reused. Seeded, with a fixed
-thread count: the same machine gives the same weights. About 14 minutes on a quiet 2-core CPU
-(1,500 steps, half a pass over the corpus).
+The model, its training loop and its cache are lesson 05's ``#@save`` cells, exported to
+``utils.lessons`` (``make export``); the configuration is ``utils.lessons.LMConfig()``. The checkpoint's
+sidecar JSON records its fingerprint, so a changed configuration is rebuilt instead of silently reused.
+Seeded, with a fixed thread count: the same machine gives the same weights. About 14 minutes on a
+quiet 2-core CPU (1,500 steps, half a pass over the corpus).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 # Idle OpenMP threads sleep instead of spinning: far faster when other jobs share the CPU.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-from utils import language_model as lm  # noqa: E402
+from utils import lessons as lm  # noqa: E402
 from utils.reproducibility import seed_everything  # noqa: E402
 
 
