@@ -127,6 +127,7 @@ def test_a_named_headline_is_what_the_table_shows_and_needs_its_interval(tmp_pat
     import json
 
     from render_results import headline_keys
+
     from utils.results import record_results
 
     metrics = {"valid_acc_a": 0.7, "valid_acc_b": 0.6, "valid_f1_a": 0.5}

@@ -14,9 +14,10 @@ What is copied: the cell without its ``#@save`` line and without its solution ma
 SOLUTION``, ``### END SOLUTION``, ``### HINT: ...``; the solution code itself is kept), preceded by a
 ``# generated from notebooks/<name>.ipynb, cell <index>`` comment. ``from __future__`` imports are
 gathered at the top of the module, and so are cells that hold only imports (a lesson's ``#@save``
-imports cell may stand where its section starts; in the module its imports come first). IPython-only lines (``%magic``, ``!shell``) cannot run in a module and
-are an error, as is a cell that is not valid Python. Importing the module runs every exported cell, so a
-``#@save`` cell should only define things (functions, classes, constants) and import what they need.
+imports cell may stand where its section starts; in the module its imports come first).
+IPython-only lines (``%magic``, ``!shell``) cannot run in a module and are an error, as is a cell
+that is not valid Python. Importing the module runs every exported cell, so a ``#@save`` cell should
+only define things (functions, classes, constants) and import what they need.
 """
 
 from __future__ import annotations
