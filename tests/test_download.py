@@ -22,7 +22,9 @@ from utils.download import (
     DataNotFoundError,
     RemoteFile,
     SchemaError,
+    _write_sidecar,
     fetch,
+    file_hash,
 )
 
 PAYLOAD = b"id,text\n" + b"".join(f"{i},row {i}\n".encode() for i in range(2000))
@@ -88,8 +90,10 @@ def cache(tmp_path, monkeypatch) -> Path:
 
 
 def leftovers(folder: Path) -> list[str]:
-    """Every file under ``folder`` (partial downloads included)."""
-    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    """Every file under ``folder`` (partial downloads included; the lock files aside)."""
+    if not folder.exists():
+        return []
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file() and p.suffix != ".lock")
 
 
 def test_download_falls_back_after_404(server, cache):
@@ -107,7 +111,7 @@ def test_download_falls_back_after_404(server, cache):
 def test_corrupted_bytes_fail_the_checksum_and_leave_nothing(server, cache):
     server.routes["/table.csv"] = (200, PAYLOAD.replace(b"row 7", b"row 8"), "normal")
     remote = RemoteFile("demo", "table.csv", (server.url("/table.csv"),), known_hash=f"sha256:{SHA256}")
-    with pytest.raises(ChecksumError, match="failed its checksum.*nothing was kept"):
+    with pytest.raises(ChecksumError, match="failed its checks.*nothing was kept"):
         fetch(remote)
     assert leftovers(cache) == []
 
@@ -153,14 +157,15 @@ def test_archive_member_is_extracted_and_checked(server, cache):
     remote = RemoteFile("demo", "table.csv", (server.url("/bundle.tar"),), archive="bundle.tar",
                         member="inner/table.csv", member_hash=f"sha256:{SHA256}")
     assert fetch(remote).read_bytes() == PAYLOAD
-    assert leftovers(cache) == ["demo/bundle.tar", "demo/table.csv"]
+    # Each cached file has its sidecar (hash, size, mtime) for the cheap re-check on later loads.
+    assert leftovers(cache) == ["demo/bundle.tar", "demo/bundle.tar.check", "demo/table.csv", "demo/table.csv.check"]
 
 
 def test_damaged_archive_is_reported_and_nothing_extracted(server, cache):
     server.routes["/bundle.tar"] = (200, b"this is not a tar archive" * 40, "normal")
     remote = RemoteFile("demo", "table.csv", (server.url("/bundle.tar"),), archive="bundle.tar",
                         member="inner/table.csv")
-    with pytest.raises(DataError, match="damaged or lacks inner/table.csv"):
+    with pytest.raises(DataError, match="not a valid bundle.tar holding inner/table.csv"):
         fetch(remote)
     assert not (cache / "demo" / "table.csv").exists()
     assert not [name for name in leftovers(cache) if name.endswith(".part")]
@@ -219,7 +224,9 @@ def test_mirror_head_gives_the_same_first_rows_as_the_full_file(server, tmp_path
 
 def test_wrong_columns_raise_a_schema_error(cache):
     (cache / "salary").mkdir(parents=True)
-    (cache / "salary" / "Train_rev1.csv").write_text("Id,Title,Salary\n1,Engineer,30000\n")
+    member = cache / "salary" / "Train_rev1.csv"
+    member.write_text("Id,Title,Salary\n1,Engineer,30000\n")
+    _write_sidecar(member, "sha256:" + file_hash(member))  # as if it had been extracted and recorded
     with pytest.raises(SchemaError, match=r"missing \['FullDescription'"):
         datasets.load_salary()
 
