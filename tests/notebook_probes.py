@@ -23,13 +23,15 @@ kernel's working directory is ``notebooks/`` and the repository root is on ``sys
 ``from tests.device_harness import run_on_meta``.
 
 Outside mutant spans an ``AssertionError`` (a quality bar missed at reduced size) is tolerated and
-recorded; any other error stops the run with the cell's traceback.
+recorded; any other error stops the run with the cell's traceback. The kernel writes its results JSON
+to a temporary folder (``COURSE_RESULTS_DIR``), never to ``results/``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import tempfile
 import textwrap
 import time
 from collections.abc import Sequence
@@ -96,8 +98,10 @@ class Kernel:
     """A Python kernel started in ``cwd``; ``run`` returns None or 'Ename: evalue' and the traceback."""
 
     def __init__(self, cwd: Path, timeout: int):
+        self.results = tempfile.TemporaryDirectory(prefix="lesson-probe-results-")
         env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+            filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+            "COURSE_RESULTS_DIR": self.results.name}   # a reduced-size run must never overwrite results/
         self.manager, self.client = start_new_kernel(kernel_name="python3", cwd=str(cwd), env=env)
         self.timeout = timeout
 
@@ -118,6 +122,7 @@ class Kernel:
     def close(self) -> None:
         self.client.stop_channels()
         self.manager.shutdown_kernel(now=True)
+        self.results.cleanup()
 
 
 def _find(cells: list[str], needle: str, start: int = 0, what: str = "cell") -> int:

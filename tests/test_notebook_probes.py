@@ -53,3 +53,10 @@ def test_errors_outside_spans_stop_the_run_and_anchors_must_exist(tmp_path):
         run_lesson(write(tmp_path), mutants=[Mutant("x", "def missing", "pass")])
     with pytest.raises(ValueError, match="never reached"):
         run_lesson(write(tmp_path), stop_after="values ==", probes=[Probe("late", "total =", "pass")])
+
+
+def test_a_reduced_run_never_writes_results(tmp_path):
+    probe = Probe("results go to a temporary folder", after="total =", code=(
+        "import os, pathlib\nfolder = pathlib.Path(os.environ['COURSE_RESULTS_DIR'])\n"
+        "assert folder.name.startswith('lesson-probe-results-') and folder.is_dir(), folder"))
+    assert run_lesson(write(tmp_path), probes=[probe]).probe_errors == {probe.name: None}
