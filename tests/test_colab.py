@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -131,3 +132,57 @@ def test_set_up_cell_on_colab_installs_utils_and_the_data_layer_works(source, co
     assert "site-packages" not in report["cache"] and Path(report["cache"]) == tmp_path / "cache" / "applied-dl-course"
     assert Path(report["results"]) == content / "results"
     assert report["device"] in ("cpu", "cuda") and report["rows"] == 20
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def colab_packages() -> dict[str, str]:
+    """name -> version of Colab's runtime as tests/colab-versions.txt records it."""
+    lines = (ROOT / "tests" / "colab-versions.txt").read_text().splitlines()
+    return dict(tuple(map(str.strip, line.split("=="))) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level modules the code cells of a notebook import (IPython lines skipped)."""
+    import ast
+
+    modules = set()
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "code":
+            continue
+        code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        for node in ast.walk(ast.parse(code)):
+            if isinstance(node, ast.Import):
+                modules |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_colab_versions_file_records_its_source_and_the_stack_the_issue_names():
+    header = (ROOT / "tests" / "colab-versions.txt").read_text().split("\n\n")[0]
+    assert "googlecolab/backend-info" in header and "2026-08-19" in header
+    packages = {_normalized(name): version for name, version in colab_packages().items()}
+    assert packages["numpy"] == "2.1.3" and packages["pandas"] == "2.2.3" and packages["scikit-learn"] == "1.6.1"
+    assert packages["transformers"] == "5.15.0" and packages["ipywidgets"] == "7.7.1"
+
+
+def test_the_set_up_cell_installs_exactly_what_colab_lacks():
+    """Every third-party module a lesson imports is on Colab (tests/colab-versions.txt), torch, or one of the
+    set-up cell's COLAB_EXTRAS; and none of the extras is already on Colab."""
+    import importlib.metadata
+
+    extras = {_normalized(name) for name in re.search(r"COLAB_EXTRAS = (\[.*?\])", SETUP_SOURCE).group(1)
+              .strip("[]").replace('"', "").split(", ")}
+    colab = {_normalized(name) for name in colab_packages()} | {"torch"}
+    assert not extras & colab, f"the set-up cell installs what Colab has: {sorted(extras & colab)}"
+    distributions = importlib.metadata.packages_distributions()
+    missing = {}
+    for path in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        for module in imported_modules(path) - set(sys.stdlib_module_names) - {"utils", "google"}:
+            names = {_normalized(name) for name in distributions.get(module, [module])}
+            if not names & (colab | extras):
+                missing.setdefault(path.name, []).append(module)
+    assert not missing, f"imported by a lesson, not on Colab and not installed by the set-up cell: {missing}"

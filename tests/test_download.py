@@ -238,3 +238,17 @@ def test_polarity_rejects_unknown_labels(tmp_path, monkeypatch, cache):
                                                           "test.csv": "0" * 32})
     with pytest.raises(SchemaError, match="labels must be 1"):
         datasets.load_polarity("train")
+
+
+def test_relative_data_folders_are_read_from_the_checkout_root(monkeypatch, tmp_path):
+    """make resolves COURSE_DATA_DIR=data2 from the repository root; a kernel in notebooks/ must agree."""
+    from utils import download
+
+    checkout = Path(download.__file__).resolve().parent.parent
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COURSE_DATA_DIR", "cache-elsewhere")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", "mirror-elsewhere")
+    assert download.cache_dir() == checkout / "cache-elsewhere"
+    assert download.mirror_dir() == checkout / "mirror-elsewhere"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "absolute"))
+    assert download.cache_dir() == tmp_path / "absolute"

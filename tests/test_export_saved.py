@@ -12,7 +12,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from export_saved import HEADER, ExportError, is_saved, main, module_code, render  # noqa: E402
+from export_saved import HEADER, ExportError, defined_names, is_saved, main, module_code, render  # noqa: E402
 
 AREA = """#@save
 from __future__ import annotations
@@ -158,3 +158,22 @@ def test_only_a_first_line_of_exactly_save_marks_a_cell(source, saved):
 
 def test_the_repositorys_generated_module_is_fresh(capsys):
     assert main(["--check"]) == 0, "utils/lessons.py is stale: run `make export`\n" + capsys.readouterr().err
+
+
+def test_two_saved_cells_defining_one_name_are_an_error(notebooks, tmp_path, capsys):
+    write(notebooks / "03_third.ipynb", [
+        new_code_cell("#@save\nimport math\n\n\ndef area(r):\n    return math.pi * r * r"),   # 01 defines area too
+    ])
+    output = tmp_path / "lessons.py"
+    assert run(notebooks, output) == 2 and not output.exists()
+    error = capsys.readouterr().err
+    assert "03_third.ipynb, cell 0 defines 'area'" in error
+    assert "which notebooks/01_first.ipynb, cell 1 already defines" in error
+
+
+@pytest.mark.parametrize("code, names", [
+    ("def f(): pass\nclass C: pass\nX = 1\nY: int = 2\na, (b, c) = 1, (2, 3)", ["f", "C", "X", "Y", "a", "b", "c"]),
+    ("import os\nfrom math import pi\nD = {}\nD['k'] = 1\nD.update(x=1)\nX += 1", ["D"]),
+])
+def test_defined_names(code, names):
+    assert defined_names(code) == names

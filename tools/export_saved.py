@@ -16,8 +16,11 @@ SOLUTION``, ``### END SOLUTION``, ``### HINT: ...``; the solution code itself is
 gathered at the top of the module, and so are cells that hold only imports (a lesson's ``#@save``
 imports cell may stand where its section starts; in the module its imports come first).
 IPython-only lines (``%magic``, ``!shell``) cannot run in a module and are an error, as is a cell
-that is not valid Python. Importing the module runs every exported cell, so a ``#@save`` cell should
-only define things (functions, classes, constants) and import what they need.
+that is not valid Python, and so are two ``#@save`` cells that define the same top-level name (a
+function, class or assigned constant; imports may repeat): in the module the later one would silently
+replace the earlier, and a lesson importing it would get the other lesson's code. Importing the module
+runs every exported cell, so a ``#@save`` cell should only define things (functions, classes, constants)
+and import what they need.
 """
 
 from __future__ import annotations
@@ -115,8 +118,30 @@ def only_imports(code: str) -> bool:
     return bool(body) and all(isinstance(node, (ast.Import, ast.ImportFrom)) for node in body)
 
 
+def defined_names(code: str) -> list[str]:
+    """The top-level names ``code`` defines: functions, classes and assigned names (not imports)."""
+    names = []
+    for node in ast.parse(code).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.append(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = list(node.targets if isinstance(node, ast.Assign) else [node.target])
+            while targets:   # names, and names inside tuple/list unpacking; not x[i] = or x.a =
+                target = targets.pop(0)
+                if isinstance(target, ast.Name):
+                    names.append(target.id)
+                elif isinstance(target, (ast.Tuple, ast.List)):
+                    targets += target.elts
+    return names
+
+
 def render(notebooks: list[Path]) -> str:
-    """The generated module's text for these notebooks (in the order given)."""
+    """The generated module's text for these notebooks (in the order given).
+
+    Raises:
+        ExportError: a cell that cannot be exported, or a top-level name defined by two ``#@save`` cells.
+    """
+    defined: dict[str, str] = {}
     futures: list[str] = []
     import_blocks: list[str] = []
     blocks: list[str] = []
@@ -127,6 +152,11 @@ def render(notebooks: list[Path]) -> str:
                 continue
             where = f"{display_path(path)}, cell {index}"
             cell_futures, code = module_code(cell.source, where)
+            for name in defined_names(code):
+                if name in defined and defined[name] != where:
+                    raise ExportError(f"{where} defines {name!r}, which {defined[name]} already defines: rename "
+                                      "one of them (utils/lessons.py is one namespace for every lesson)")
+                defined[name] = where
             futures += [line for line in cell_futures if line not in futures]
             block = f"# generated from {where}\n{code}".rstrip("\n")
             (import_blocks if only_imports(code) else blocks).append(block)

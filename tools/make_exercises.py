@@ -32,8 +32,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 EXERCISES = ROOT / "exercises"
-REPOSITORY = "applied-dl-course/course"
-BRANCH = "main"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from setup_cell import BRANCH, REPOSITORY  # noqa: E402  (pyproject.toml's [project.urls] Repository)
+
 DEFAULT_HINT = "write this step"
 
 BEGIN = re.compile(r"^(?P<indent>\s*)### BEGIN SOLUTION\s*$")

