@@ -7,9 +7,7 @@ import hashlib
 import io
 import socket
 import tarfile
-import threading
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pandas as pd
@@ -31,64 +29,6 @@ PAYLOAD = b"id,text\n" + b"".join(f"{i},row {i}\n".encode() for i in range(2000)
 SHA256 = hashlib.sha256(PAYLOAD).hexdigest()
 
 
-class FixtureServer(ThreadingHTTPServer):
-    """Serves ``routes``: path -> (status, body, behaviour); counts requests per path."""
-
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), FixtureHandler)
-        self.routes: dict[str, tuple[int, bytes, str]] = {}
-        self.hits: dict[str, int] = {}
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{path}"
-
-
-class FixtureHandler(BaseHTTPRequestHandler):
-    server: FixtureServer
-
-    def log_message(self, *args) -> None:  # keep test output quiet
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        self.server.hits[self.path] = self.server.hits.get(self.path, 0) + 1
-        status, body, behaviour = self.server.routes.get(self.path, (404, b"not found", "normal"))
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if behaviour == "truncate":  # promise the whole body, send a third, close cleanly
-            self.wfile.write(body[: len(body) // 3])
-            self.wfile.flush()
-            self.close_connection = True
-        elif behaviour == "reset":  # send some bytes, then abort the connection (RST)
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-            self.connection.close()
-        else:
-            self.wfile.write(body)
-
-
-@pytest.fixture
-def server():
-    httpd = FixtureServer()
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd
-    httpd.shutdown()
-    httpd.server_close()
-
-
-@pytest.fixture
-def cache(tmp_path, monkeypatch) -> Path:
-    """An empty cache and no mirror: every fetch has to download."""
-    folder = tmp_path / "cache"
-    monkeypatch.setenv("COURSE_DATA_DIR", str(folder))
-    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
-    return folder
-
-
 def leftovers(folder: Path) -> list[str]:
     """Every file under ``folder`` (partial downloads included; the lock files aside)."""
     if not folder.exists():
@@ -97,19 +37,19 @@ def leftovers(folder: Path) -> list[str]:
 
 
 def test_download_falls_back_after_404(server, cache):
-    server.routes["/good/table.csv"] = (200, PAYLOAD, "normal")
+    server.serve("/good/table.csv", PAYLOAD)
     remote = RemoteFile("demo", "table.csv", (server.url("/gone/table.csv"), server.url("/good/table.csv")),
                         known_hash=f"sha256:{SHA256}")
     path = fetch(remote)
     assert path == cache / "demo" / "table.csv"
     assert path.read_bytes() == PAYLOAD
-    assert server.hits == {"/gone/table.csv": 1, "/good/table.csv": 1}
+    assert server.hits == ["/gone/table.csv", "/good/table.csv"]
     # A second fetch is served from the cache, without touching the network.
-    assert fetch(remote) == path and sum(server.hits.values()) == 2
+    assert fetch(remote) == path and len(server.hits) == 2
 
 
 def test_corrupted_bytes_fail_the_checksum_and_leave_nothing(server, cache):
-    server.routes["/table.csv"] = (200, PAYLOAD.replace(b"row 7", b"row 8"), "normal")
+    server.serve("/table.csv", PAYLOAD.replace(b"row 7", b"row 8"))
     remote = RemoteFile("demo", "table.csv", (server.url("/table.csv"),), known_hash=f"sha256:{SHA256}")
     with pytest.raises(ChecksumError, match="failed its checks.*nothing was kept"):
         fetch(remote)
@@ -118,7 +58,7 @@ def test_corrupted_bytes_fail_the_checksum_and_leave_nothing(server, cache):
 
 @pytest.mark.parametrize("behaviour", ["truncate", "reset"])
 def test_interrupted_transfer_leaves_no_partial_file(server, cache, behaviour):
-    server.routes["/table.csv"] = (200, PAYLOAD, behaviour)
+    server.serve("/table.csv", PAYLOAD, behaviour)
     # No known hash: only the transfer itself can tell that the file is incomplete.
     remote = RemoteFile("demo", "table.csv", (server.url("/table.csv"),))
     with pytest.raises(DataNotFoundError, match="the transfer broke off before the end"):
@@ -153,7 +93,7 @@ def make_tar(member: str, payload: bytes) -> bytes:
 
 
 def test_archive_member_is_extracted_and_checked(server, cache):
-    server.routes["/bundle.tar"] = (200, make_tar("inner/table.csv", PAYLOAD), "normal")
+    server.serve("/bundle.tar", make_tar("inner/table.csv", PAYLOAD))
     remote = RemoteFile("demo", "table.csv", (server.url("/bundle.tar"),), archive="bundle.tar",
                         member="inner/table.csv", member_hash=f"sha256:{SHA256}")
     assert fetch(remote).read_bytes() == PAYLOAD
@@ -162,7 +102,7 @@ def test_archive_member_is_extracted_and_checked(server, cache):
 
 
 def test_damaged_archive_is_reported_and_nothing_extracted(server, cache):
-    server.routes["/bundle.tar"] = (200, b"this is not a tar archive" * 40, "normal")
+    server.serve("/bundle.tar", b"this is not a tar archive" * 40)
     remote = RemoteFile("demo", "table.csv", (server.url("/bundle.tar"),), archive="bundle.tar",
                         member="inner/table.csv")
     with pytest.raises(DataError, match="not a valid bundle.tar holding inner/table.csv"):
@@ -205,7 +145,7 @@ def salary_csv(rows: int) -> bytes:
 def test_mirror_head_gives_the_same_first_rows_as_the_full_file(server, tmp_path, monkeypatch, cache):
     full = salary_csv(500)
     head = b"".join(full.splitlines(keepends=True)[:201])  # header + the first 200 rows
-    server.routes["/Train_rev1.csv.tar"] = (200, make_tar("Train_rev1.csv", full), "normal")
+    server.serve("/Train_rev1.csv.tar", make_tar("Train_rev1.csv", full))
     mirror = tmp_path / "mirror"
     (mirror / "salary").mkdir(parents=True)
     gz_head = gzip.compress(head)
@@ -215,7 +155,7 @@ def test_mirror_head_gives_the_same_first_rows_as_the_full_file(server, tmp_path
     monkeypatch.setattr(datasets, "SALARY_FILE", fixture)
 
     downloaded = datasets.load_salary(nrows=150)  # no mirror yet: the full file is downloaded
-    assert server.hits == {"/Train_rev1.csv.tar": 1}
+    assert server.hits == ["/Train_rev1.csv.tar"]
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     mirrored = datasets.load_salary(nrows=150)
     pd.testing.assert_frame_equal(downloaded, mirrored)
