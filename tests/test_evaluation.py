@@ -17,6 +17,7 @@ from utils import (
     latency_ms,
     masked_max,
     masked_mean,
+    mcnemar,
     metric_ci,
     seed_interval,
     train_valid_test_split,
@@ -134,3 +135,21 @@ def test_vocab_special_token_order_and_min_freq():
 def test_accuracy_refuses_its_arguments_swapped():
     with pytest.raises(ValueError, match="logits"):
         accuracy(torch.tensor([0, 1, 1]), torch.tensor([[0.1, 0.9]] * 3))
+
+
+def test_mcnemar_counts_only_discordant_rows_and_matches_a_hand_binomial():
+    y = np.zeros(100, dtype=int)
+    a = y.copy()
+    b = y.copy()
+    a[:3] = 1    # A wrong on 3 rows that B gets right
+    b[10:20] = 1  # B wrong on 10 rows that A gets right
+    a[50:60] = 1  # both wrong: ignored
+    b[50:60] = 1
+    result = mcnemar(y, a, b)
+    assert (result.only_a, result.only_b) == (10, 3)
+    # two-sided exact binomial: 2 * P(X <= 3 | n=13, 1/2) = 2 * 378 / 8192
+    assert result.p_value == pytest.approx(2 * 378 / 8192)
+    assert mcnemar(y, a, a).p_value == 1.0
+    assert mcnemar(y, b, a).only_a == 3
+    with pytest.raises(ValueError):
+        mcnemar(y, a, b[:-1])

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import binomtest
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from torch import nn
 
@@ -87,6 +88,32 @@ def seed_interval(values: Sequence[float]) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     spread = 2 * values.std(ddof=1) if len(values) > 1 else 0.0
     return float(values.mean() - spread), float(values.mean() + spread)
+
+
+class McNemar(NamedTuple):
+    """McNemar's paired test: rows only model A got right, rows only B got right, two-sided p."""
+
+    only_a: int
+    only_b: int
+    p_value: float
+
+
+def mcnemar(y_true: Any, pred_a: Any, pred_b: Any) -> McNemar:
+    """McNemar's exact test of two classifiers scored on the same rows (labels, not logits).
+
+    Rows both models get right or both get wrong say nothing about which is better; only the
+    discordant ones count. Under "no difference" each discordant row is a fair coin, so the p-value
+    is a two-sided binomial test of ``only_a`` successes in ``only_a + only_b`` tries. A small
+    p-value (say below 0.05) says the accuracy gap is more than the luck of these rows.
+    """
+    y_true, pred_a, pred_b = (np.asarray(a) for a in (y_true, pred_a, pred_b))
+    if not (len(y_true) == len(pred_a) == len(pred_b)) or len(y_true) == 0:
+        raise ValueError(f"y_true, pred_a and pred_b need the same, non-zero number of rows "
+                         f"({len(y_true)}, {len(pred_a)} and {len(pred_b)})")
+    right_a, right_b = pred_a == y_true, pred_b == y_true
+    only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+    p_value = binomtest(only_a, only_a + only_b, 0.5).pvalue if only_a + only_b else 1.0
+    return McNemar(only_a, only_b, float(p_value))
 
 
 def accuracy(logits: torch.Tensor, targets: torch.Tensor) -> float:
