@@ -27,8 +27,11 @@ def default_results_dir() -> Path:
 
 
 def _rounded(value: float) -> float | int:
-    """Integers stay integers; other numbers keep 4 decimals."""
-    return int(value) if float(value).is_integer() and not isinstance(value, float) else round(float(value), 4)
+    """Integers stay integers; other numbers keep 4 decimals, or 4 significant digits below 0.01 (p-values)."""
+    if float(value).is_integer() and not isinstance(value, float):
+        return int(value)
+    value = float(value)
+    return float(f"{value:.4g}") if 0 < abs(value) < 0.01 else round(value, 4)
 
 
 def _rounded_intervals(intervals: dict[str, tuple[float, float]], metrics: dict[str, float | int]) -> dict:
