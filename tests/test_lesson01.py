@@ -105,8 +105,8 @@ run_on_meta(lone_prediction, probe_model, valid_df.iloc[[0]])
 for name, row_models in models.items():
     predictions, _ = run_on_meta(utils.predict, meta_model(row_models[0]), valid_loader, META)
     assert predictions.shape == (len(valid_df),), name
-for changes in ({"gru_description": True}, {"glove": "frozen"}, {"glove": "shared", "batch_norm": True,
-                                                                  "kernels": (1, 3, 5)}):
+for changes in ({"gru_title": True}, {"gru_description": True}, {"glove": "frozen"},
+                {"glove": "shared", "batch_norm": True, "kernels": (1, 3, 5)}, {"wide": True, "pooling": ALL_POOLING}):
     utils.seed_everything(SEED)
     run_on_meta(utils.predict, meta_model(beast(**changes)), valid_loader, META)
 """),
