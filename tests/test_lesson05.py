@@ -1,4 +1,5 @@
-"""Lesson 05 at reduced size, on the path Colab takes: no `make lm` cache, and every model on another device.
+"""Lesson 05 at reduced size, on the path Colab takes: no `make lm` cache, and every model on another device;
+and its exercise checks against plausible wrong answers.
 
 One run of the notebook (tests/notebook_probes.py). A probe hides the language-model cache, so section 2
 pre-trains its short fallback in the notebook (the path of Colab and of a learner who skips `make lm`;
@@ -6,15 +7,21 @@ pre-trains its short fallback in the notebook (the path of Colab and of a learne
 ``torch.device("meta")`` and train or run it under tests/device_harness.py, which fails on any tensor the
 lesson's code leaves on the CPU (on a CUDA runtime that tensor raises): the LSTM from scratch (its
 ``concat_pool``), ``lstm_predict``, the language model's training loop, perplexity and pre-training,
-the ULMFiT classifier, and MiniLM with ``utils.embed_texts``. ``generate`` samples from the model's
+the ULMFiT classifier, MiniLM with ``utils.embed_texts``, MiniLM's fine-tuning (``utils.fit`` on its
+length-grouped batches) and its batched predict path. ``generate`` samples from the model's
 probabilities, which meta tensors do not have, so it is left to reading.
+
+The mutants swap a wrong answer into each exercise region and expect its check cell to raise: a tokenizer
+that keeps capitals or splits on spaces, a vocabulary without ``min_freq`` or with ``n > min_freq``, an
+untruncated length, padding on the left, pooling over the padding, and unfreezing from the bottom or with
+rates that grow downwards.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from tests.notebook_probes import Probe, run_lesson
+from tests.notebook_probes import Mutant, Probe, run_lesson
 
 OVERRIDES = """
 TRAIN_ROWS = 1_200
@@ -30,6 +37,8 @@ CLASSIFIER_RANGE_STEPS = 4
 TFIDF_CS = [4.0]
 HEAD_CS = [2.0]
 MINILM_MAX_LEN = 32
+MINILM_BATCH_SIZE = 32
+MINILM_RANGE_STEPS = 3
 LATENCY_REVIEWS = 2
 """
 
@@ -77,16 +86,89 @@ vectors = run_on_meta(utils.embed_texts, train_df["review"].head(4).tolist(), hf
                       max_length=32, progress=False)
 assert vectors.shape == (4, minilm.config.hidden_size)
 """),
+    Probe("MiniLM fine-tuning on meta", "def minilm_finetuned_predict(", """
+def few_pieces(name, rows=32):
+    return DataLoader(torch.utils.data.Subset(piece_sets[name], range(rows)), batch_size=16, collate_fn=pad_pieces)
+
+
+model = meta_model(minilm_classifier)
+optimizer = torch.optim.AdamW(model.parameters(), lr=MINILM_LR)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=MINILM_LR, total_steps=2)
+run_on_meta(utils.fit, model, few_pieces("train"), few_pieces("valid"), nn.CrossEntropyLoss(), optimizer, 1,
+            metrics={"accuracy": utils.accuracy}, max_grad_norm=MAX_GRAD_NORM, device=META, progress=False,
+            scheduler=scheduler, early_stopping=utils.EarlyStopping(patience=None))
+saved = minilm_classifier, device
+minilm_classifier, device = model, META
+try:
+    predictions = run_on_meta(minilm_finetuned_predict, test_df["review"].head(5).tolist())
+finally:
+    minilm_classifier, device = saved
+assert predictions.shape == (5,)
+"""),
     Probe("lstm_predict on meta", "def lstm_predict(", """
-for model, vocabulary in ((scratch, stoi), (lm_classifier, lm_vocab.stoi)):
-    assert run_on_meta(lambda: lstm_predict(meta_model(model), vocabulary)(test_df["review"].iloc[0])) == 0
+for model, vocabulary, prefix in ((scratch, stoi, ()), (lm_classifier, lm_vocab.stoi, (EOS,))):
+    assert run_on_meta(lambda: lstm_predict(meta_model(model), vocabulary, prefix)(test_df["review"].iloc[0])) == 0
+"""),
+]
+
+
+MUTANTS = [
+    Mutant("tokenizer keeps capitals", "def tokenize(", "return re.findall(TOKEN_PATTERN, text)"),
+    Mutant("tokenizer splits on spaces", "def tokenize(", "return text.lower().split()"),
+    Mutant("vocabulary without min_freq", "def build_vocab(", """
+itos = [utils.PAD, utils.UNK] + [token for token, n in counts.most_common()]
+stoi = {token: index for index, token in enumerate(itos)}
+"""),
+    Mutant("vocabulary with n > min_freq", "def build_vocab(", """
+itos = [utils.PAD, utils.UNK] + [token for token, n in counts.most_common() if n > min_freq]
+stoi = {token: index for index, token in enumerate(itos)}
+"""),
+    Mutant("untruncated length", "def encode(", """
+ids = [stoi.get(token, stoi[utils.UNK]) for token in tokens]
+length = len(ids)
+ids = ids + [stoi[utils.PAD]] * (max_len - length)
+"""),
+    Mutant("padding on the left", "def encode(", """
+ids = [stoi.get(token, stoi[utils.UNK]) for token in tokens[:max_len]]
+length = len(ids)
+ids = [stoi[utils.PAD]] * (max_len - length) + ids
+"""),
+    Mutant("pooling over the padding", "class LSTMClassifier(", """
+outputs, _ = self.lstm(self.dropout(self.embedding(ids)))
+pooled = torch.cat([outputs[:, -1], outputs.max(dim=1).values, outputs.mean(dim=1)], dim=1)
+return self.head(self.dropout(pooled))
+"""),
+    Mutant("unfreezing from the bottom", "def unfreeze(", """
+param_groups = []
+for depth, group in enumerate(groups):
+    trainable = depth < n_top_groups
+    for parameter in group.parameters():
+        parameter.requires_grad_(trainable)
+    if trainable:
+        param_groups.append({"params": list(group.parameters()), "lr": top_lr / decay**depth})
+"""),
+    Mutant("lower groups learn faster", "def unfreeze(", """
+param_groups = []
+for depth, group in enumerate(reversed(groups)):
+    trainable = depth < n_top_groups
+    for parameter in group.parameters():
+        parameter.requires_grad_(trainable)
+    if trainable:
+        param_groups.append({"params": list(group.parameters()), "lr": top_lr * decay**depth})
 """),
 ]
 
 
 @pytest.fixture(scope="module")
 def lesson():
-    return run_lesson("05_polarity.ipynb", overrides=OVERRIDES, probes=PROBES, stop_after="def lstm_predict(")
+    return run_lesson("05_polarity.ipynb", overrides=OVERRIDES, mutants=MUTANTS, probes=PROBES,
+                      stop_after="def lstm_predict(")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [mutant.name for mutant in MUTANTS])
+def test_mutant_caught(lesson, name):
+    assert lesson.caught[name], f"the check let the wrong answer '{name}' pass"
 
 
 @pytest.mark.slow
