@@ -198,3 +198,21 @@ def test_one_early_stopping_serves_two_runs():
                   epochs=2, early_stopping=stopper, device="cpu", progress=False)
     assert history.best_epoch in (1, 2)                # judged on its own run, not against the first's best
     assert not all(torch.equal(a, b) for a, b in zip(first.state_dict().values(), second.state_dict().values()))
+
+
+def test_fit_without_a_valid_loader_trains_the_same_steps_and_refuses_early_stopping():
+    train, valid = loaders()
+    torch.manual_seed(0)
+    with_valid = Linear()
+    torch.manual_seed(0)
+    without = Linear()
+    first = fit(with_valid, train, valid, nn.functional.mse_loss, torch.optim.SGD(with_valid.parameters(), lr=0.1),
+                epochs=2, metrics={"mae": mae}, device="cpu", progress=False)
+    train, _ = loaders()                                # the same shuffling again
+    second = fit(without, train, None, nn.functional.mse_loss, torch.optim.SGD(without.parameters(), lr=0.1),
+                 epochs=2, metrics={"mae": mae}, device="cpu", progress=False)
+    assert list(second.epochs.columns) == ["train_loss", "train_mae", "seconds"]
+    assert second.steps == first.steps and second.best_epoch == 2
+    with pytest.raises(ValueError, match="valid_loader"):
+        fit(without, train, None, nn.functional.mse_loss, torch.optim.SGD(without.parameters(), lr=0.1), epochs=1,
+            early_stopping=EarlyStopping(patience=1), device="cpu", progress=False)

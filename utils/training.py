@@ -280,7 +280,7 @@ class EarlyStopping:
 def fit(
     model: nn.Module,
     train_loader: Iterable,
-    valid_loader: Iterable,
+    valid_loader: Iterable | None,
     loss_fn: LossFn,
     optimizer: torch.optim.Optimizer,
     epochs: int,
@@ -297,6 +297,7 @@ def fit(
     """Up to ``epochs`` of :func:`train_epoch`, each followed by :func:`evaluate` on ``valid_loader``.
 
     Args:
+        valid_loader: ``None`` trains without evaluating (no ``valid_*`` columns, no early stopping).
         metrics: name -> ``metric(predictions, targets)``, computed every epoch (train: on the
             predictions made while training; valid: in eval mode) as ``train_<name>``/``valid_<name>``.
         early_stopping: an :class:`EarlyStopping`; the model ends with its best epoch's weights.
@@ -307,6 +308,8 @@ def fit(
         progress: a ``tqdm`` bar over all steps with the mean loss of the last 500 steps.
         live_plot: in Jupyter, redraw the losses and metrics in place after every epoch.
     """
+    if valid_loader is None and early_stopping is not None:
+        raise ValueError("early stopping needs a valid_loader to monitor")
     device = device or get_device()
     model.to(device)
     metrics = dict(metrics or {})
@@ -333,8 +336,9 @@ def fit(
             device=device, on_step=on_step)
         row = {"epoch": epoch, "train_loss": train_loss}
         row.update({f"train_{name}": float(metric(predictions, targets)) for name, metric in metrics.items()})
-        scores = evaluate(model, valid_loader, loss_fn, metrics, device)
-        row.update({f"valid_{name}": value for name, value in scores.items()})
+        if valid_loader is not None:
+            scores = evaluate(model, valid_loader, loss_fn, metrics, device)
+            row.update({f"valid_{name}": value for name, value in scores.items()})
         row["seconds"] = time.perf_counter() - start
         rows.append(row)
         history.epochs = pd.DataFrame(rows).set_index("epoch")
