@@ -7,14 +7,17 @@ pre-trains its short fallback in the notebook (the path of Colab and of a learne
 ``torch.device("meta")`` and train or run it under tests/device_harness.py, which fails on any tensor the
 lesson's code leaves on the CPU (on a CUDA runtime that tensor raises): the LSTM from scratch (its
 ``concat_pool``), ``lstm_predict``, the language model's training loop, perplexity and pre-training,
-the ULMFiT classifier, MiniLM with ``utils.embed_texts``, MiniLM's fine-tuning (``utils.fit`` on its
-length-grouped batches) and its batched predict path. ``generate`` samples from the model's
-probabilities, which meta tensors do not have, so it is left to reading.
+the ULMFiT classifier, MiniLM's frozen pass (``encode_frozen``, and ``utils.embed_texts`` of the latency
+column), the fine-tuning of its top layers (``utils.fit`` on the cached, length-grouped batches), both of
+its predict paths, and one run of section 4's label-budget curve (every approach trained and scored).
+``generate`` samples from the model's probabilities, which meta tensors do not have, so it is left to
+reading.
 
 The mutants swap a wrong answer into each exercise region and expect its check cell to raise: a tokenizer
 that keeps capitals or splits on spaces, a vocabulary without ``min_freq`` or with ``n > min_freq``, an
-untruncated length, padding on the left, pooling over the padding, and unfreezing from the bottom or with
-rates that grow downwards.
+untruncated length, padding on the left, pooling over the padding, unfreezing from the bottom or with
+rates that grow downwards, and MiniLM's attention reading the padding (no mask, the mask inverted, or
+the mask over the queries instead of the pieces attended to).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ HEAD_CS = [2.0]
 MINILM_MAX_LEN = 32
 MINILM_BATCH_SIZE = 32
 MINILM_RANGE_STEPS = 3
+PLATEAU_STEPS = 8
+LABEL_BUDGETS = [100]
+CURVE_MIN_STEPS = 40
 LATENCY_REVIEWS = 2
 """
 
@@ -79,31 +85,46 @@ assert run_on_meta(perplexity, lm_meta, lm_valid_ids[:2_000].to(META), batch_siz
 """),
     Probe("ULMFiT classifier on meta", "lm_classifier = AWDLSTMClassifier(",
           "run_on_meta(meta_fit, lm_classifier, lm_train_loader, lm_valid_loader)"),
-    Probe("MiniLM on meta", "minilm_classifier = MiniLMClassifier(", """
-logits = run_on_meta(meta_model(minilm_classifier), **{key: value.to(META) for key, value in sample.items()})
-assert logits.is_meta and logits.shape == (16, 2)
+    Probe("MiniLM on meta", "minilm_top = TopLayers(minilm)", """
+logits = run_on_meta(meta_model(minilm_top), batch["states"].to(META), batch["attention_mask"].to(META))
+assert logits.is_meta and logits.shape == (len(check_rows), 2)
 vectors = run_on_meta(utils.embed_texts, train_df["review"].head(4).tolist(), hf_tokenizer, meta_model(minilm),
                       max_length=32, progress=False)
 assert vectors.shape == (4, minilm.config.hidden_size)
+saved = minilm, device
+minilm, device = meta_model(minilm), META
+try:
+    vectors, states = run_on_meta(encode_frozen, pieces["valid"][:4])
+finally:
+    minilm, device = saved
+assert vectors.shape == (4, minilm.config.hidden_size) and states[0].device.type == "cpu"
 """),
     Probe("MiniLM fine-tuning on meta", "def minilm_finetuned_predict(", """
-def few_pieces(name, rows=32):
-    return DataLoader(torch.utils.data.Subset(piece_sets[name], range(rows)), batch_size=16, collate_fn=pad_pieces)
-
-
-model = meta_model(minilm_classifier)
+model = meta_model(minilm_top)
 optimizer = torch.optim.AdamW(model.parameters(), lr=MINILM_LR)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=MINILM_LR, total_steps=2)
-run_on_meta(utils.fit, model, few_pieces("train"), few_pieces("valid"), nn.CrossEntropyLoss(), optimizer, 1,
+run_on_meta(utils.fit, model, cached_loader(cached_train[:32], train_df["y"][:32]),
+            cached_loader(cached_valid[:32], valid_df["y"][:32]), nn.CrossEntropyLoss(), optimizer, 1,
             metrics={"accuracy": utils.accuracy}, max_grad_norm=MAX_GRAD_NORM, device=META, progress=False,
             scheduler=scheduler, early_stopping=utils.EarlyStopping(patience=None))
-saved = minilm_classifier, device
-minilm_classifier, device = model, META
+saved = minilm, minilm_top, device
+minilm, minilm_top, device = meta_model(minilm), model, META
 try:
+    cached_predictions = run_on_meta(top_layers_predict, model, cached_test[:5])
     predictions = run_on_meta(minilm_finetuned_predict, test_df["review"].head(5).tolist())
 finally:
-    minilm_classifier, device = saved
-assert predictions.shape == (5,)
+    minilm, minilm_top, device = saved
+assert predictions.shape == cached_predictions.shape == (5,)
+"""),
+    Probe("label-budget runs on meta", "def label_budget_run(", """
+saved = device, language_model, minilm
+device, language_model, minilm = META, meta_model(language_model), meta_model(minilm)
+try:
+    predictions = run_on_meta(label_budget_run, 64)
+finally:
+    device, language_model, minilm = saved
+assert sorted(predictions) == ["lm_finetune", "minilm_finetuned", "scratch", "tfidf_lr"]
+assert all(len(pred) == len(valid_df) for pred in predictions.values())
 """),
     Probe("lstm_predict on meta", "def lstm_predict(", """
 for model, vocabulary, prefix in ((scratch, stoi, ()), (lm_classifier, lm_vocab.stoi, (EOS,))):
@@ -147,6 +168,11 @@ for depth, group in enumerate(groups):
     if trainable:
         param_groups.append({"params": list(group.parameters()), "lr": top_lr / decay**depth})
 """),
+    Mutant("attention without the padding mask", "def attention_bias(", "return None"),
+    Mutant("attention mask the wrong way round", "def attention_bias(",
+           "return attention_mask[:, None, None, :].to(dtype) * torch.finfo(dtype).min"),
+    Mutant("attention mask over the queries", "def attention_bias(",
+           "return (1 - attention_mask[:, None, :, None].to(dtype)) * torch.finfo(dtype).min"),
     Mutant("lower groups learn faster", "def unfreeze(", """
 param_groups = []
 for depth, group in enumerate(reversed(groups)):
