@@ -6,7 +6,7 @@ Change the cell in its notebook and run ``make export``; a test fails when this 
 """
 
 
-# generated from notebooks/05_polarity.ipynb, cell 53
+# generated from notebooks/05_polarity.ipynb, cell 54
 import hashlib
 import json
 import math
@@ -45,7 +45,7 @@ if __name__ == "__main__":  # in the notebook; not when utils.lessons is importe
     print(tokenize("Great value, DON'T miss it!! 5 stars :)"))
 
 
-# generated from notebooks/05_polarity.ipynb, cell 55
+# generated from notebooks/05_polarity.ipynb, cell 56
 # The unlabeled text of pre-training: the Amazon QA files of the offline mirror (questions and
 # answers) and the first polarity *train* reviews.
 CORPUS = {
@@ -56,7 +56,7 @@ CORPUS = {
 }
 
 
-# generated from notebooks/05_polarity.ipynb, cell 57
+# generated from notebooks/05_polarity.ipynb, cell 58
 @dataclass
 class LMConfig:
     """Everything that determines the pre-trained model; its :meth:`fingerprint` names the cache."""
@@ -86,7 +86,7 @@ class LMConfig:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
 
 
-# generated from notebooks/05_polarity.ipynb, cell 59
+# generated from notebooks/05_polarity.ipynb, cell 60
 class LockedDropout(nn.Module):
     """Dropout with one mask per sequence, shared by all its time steps (``x``: batch, time, features)."""
 
@@ -101,7 +101,7 @@ class LockedDropout(nn.Module):
         return x * mask
 
 
-# generated from notebooks/05_polarity.ipynb, cell 61
+# generated from notebooks/05_polarity.ipynb, cell 62
 class EmbeddingDropout(nn.Module):
     """An embedding whose rows (whole words) are dropped with probability ``p`` while training."""
 
@@ -117,7 +117,7 @@ class EmbeddingDropout(nn.Module):
         return F.embedding(ids, weight, self.embedding.padding_idx)
 
 
-# generated from notebooks/05_polarity.ipynb, cell 63
+# generated from notebooks/05_polarity.ipynb, cell 64
 class WeightDropLSTM(nn.Module):
     """One LSTM layer with DropConnect on its hidden-to-hidden matrix ``weight_hh_l0``.
 
@@ -137,7 +137,7 @@ class WeightDropLSTM(nn.Module):
         return functional_call(self.lstm, {"weight_hh_l0": dropped}, (x, state), strict=False)
 
 
-# generated from notebooks/05_polarity.ipynb, cell 67
+# generated from notebooks/05_polarity.ipynb, cell 68
 State = list[tuple[torch.Tensor, torch.Tensor]]   # (h, c) of each LSTM layer
 
 
@@ -172,7 +172,7 @@ class AWDLSTMEncoder(nn.Module):
         return outputs, new_state
 
 
-# generated from notebooks/05_polarity.ipynb, cell 69
+# generated from notebooks/05_polarity.ipynb, cell 70
 class AWDLSTMLanguageModel(nn.Module):
     """AWD-LSTM encoder plus a decoder tied to the embedding: next-token logits at every position."""
 
@@ -189,7 +189,7 @@ class AWDLSTMLanguageModel(nn.Module):
         return self.decoder(self.output_dropout(outputs[-1])), state
 
 
-# generated from notebooks/05_polarity.ipynb, cell 72
+# generated from notebooks/05_polarity.ipynb, cell 73
 def encode_corpus(texts: Iterable[str], vocab: Vocab) -> torch.Tensor:
     """All ``texts`` as one long stream of ids, each text followed by ``<eos>``."""
     eos = vocab.stoi[EOS]
@@ -200,7 +200,7 @@ def encode_corpus(texts: Iterable[str], vocab: Vocab) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-# generated from notebooks/05_polarity.ipynb, cell 74
+# generated from notebooks/05_polarity.ipynb, cell 75
 def stream_batches(ids: torch.Tensor, batch_size: int, bptt: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Cut the stream into ``batch_size`` parallel rows and yield consecutive (input, next-token) chunks.
 
@@ -215,13 +215,13 @@ def stream_batches(ids: torch.Tensor, batch_size: int, bptt: int) -> Iterator[tu
         yield inputs[:, start:end], targets[:, start:end]
 
 
-# generated from notebooks/05_polarity.ipynb, cell 77
+# generated from notebooks/05_polarity.ipynb, cell 78
 def detach(state: State) -> State:
     """Cut the graph between two consecutive chunks of text (truncated backpropagation through time)."""
     return [(h.detach(), c.detach()) for h, c in state]
 
 
-# generated from notebooks/05_polarity.ipynb, cell 79
+# generated from notebooks/05_polarity.ipynb, cell 80
 def train_lm(model: AWDLSTMLanguageModel, ids: torch.Tensor, steps: int, lr: float, batch_size: int, bptt: int,
              weight_decay: float = 0.01, max_grad_norm: float = 0.5, param_groups: list[dict] | None = None,
              progress: bool = True, desc: str = "language model") -> list[float]:
@@ -258,7 +258,7 @@ def train_lm(model: AWDLSTMLanguageModel, ids: torch.Tensor, steps: int, lr: flo
     return losses
 
 
-# generated from notebooks/05_polarity.ipynb, cell 81
+# generated from notebooks/05_polarity.ipynb, cell 82
 @torch.no_grad()
 def perplexity(model: AWDLSTMLanguageModel, ids: torch.Tensor, batch_size: int = 32, bptt: int = 64) -> float:
     """exp(mean cross-entropy) of the next token over the whole id stream, dropouts off."""
@@ -271,7 +271,7 @@ def perplexity(model: AWDLSTMLanguageModel, ids: torch.Tensor, batch_size: int =
     return math.exp(total / max(count, 1))
 
 
-# generated from notebooks/05_polarity.ipynb, cell 83
+# generated from notebooks/05_polarity.ipynb, cell 84
 @torch.no_grad()
 def generate(
     model: AWDLSTMLanguageModel, vocab: Vocab, prompt: str, n_tokens: int = 30, temperature: float = 0.8,
@@ -294,7 +294,7 @@ def generate(
     return prompt + " " + " ".join(words)
 
 
-# generated from notebooks/05_polarity.ipynb, cell 85
+# generated from notebooks/05_polarity.ipynb, cell 86
 def pretraining_texts(corpus: dict | None = None, seed: int = 42) -> list[str]:
     """The unlabeled Amazon text of ``corpus`` (default :data:`CORPUS`), shuffled: every question and
     answer of its Amazon QA files and its first polarity *train* reviews.
@@ -312,18 +312,18 @@ def pretraining_texts(corpus: dict | None = None, seed: int = 42) -> list[str]:
     return [texts[i] for i in order]
 
 
-# generated from notebooks/05_polarity.ipynb, cell 87
+# generated from notebooks/05_polarity.ipynb, cell 88
 def default_lm_path() -> Path:
     """Where ``make lm`` caches the pre-trained model: ``<data cache>/models/awd_lstm_amazon.pt``."""
     return utils.download.cache_dir() / "models" / "awd_lstm_amazon.pt"
 
 
-# generated from notebooks/05_polarity.ipynb, cell 89
+# generated from notebooks/05_polarity.ipynb, cell 90
 class StaleCheckpointError(RuntimeError):
     """The cached model was made with another configuration (or is damaged): rebuild it."""
 
 
-# generated from notebooks/05_polarity.ipynb, cell 91
+# generated from notebooks/05_polarity.ipynb, cell 92
 def save_lm(path: Path, model: AWDLSTMLanguageModel, vocab: Vocab, config: LMConfig,
             info: dict | None = None) -> Path:
     """Write the weights and vocabulary to ``path`` and a JSON sidecar (config, fingerprint, sha256)."""
@@ -336,7 +336,7 @@ def save_lm(path: Path, model: AWDLSTMLanguageModel, vocab: Vocab, config: LMCon
     return path
 
 
-# generated from notebooks/05_polarity.ipynb, cell 93
+# generated from notebooks/05_polarity.ipynb, cell 94
 def load_lm(path: Path, config: LMConfig) -> tuple[AWDLSTMLanguageModel, Vocab, dict]:
     """Load a checkpoint written by :func:`save_lm` for exactly ``config``.
 
@@ -360,7 +360,7 @@ def load_lm(path: Path, config: LMConfig) -> tuple[AWDLSTMLanguageModel, Vocab, 
     return model, vocab, sidecar.get("info", {})
 
 
-# generated from notebooks/05_polarity.ipynb, cell 95
+# generated from notebooks/05_polarity.ipynb, cell 96
 def pretrain(config: LMConfig, texts: list[str], progress: bool = True,
              device: torch.device | str = "cpu") -> tuple[AWDLSTMLanguageModel, Vocab, dict]:
     """Build the vocabulary from ``texts`` and pre-train a fresh model on them, seeded, on ``device``."""
