@@ -102,15 +102,11 @@ assert vectors.shape == (4, minilm.config.hidden_size) and states[0].device.type
 """),
     Probe("MiniLM fine-tuning on meta", "def minilm_finetuned_predict(", """
 model = meta_model(minilm_top)
-optimizer = torch.optim.AdamW(model.parameters(), lr=MINILM_LR)
-scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=MINILM_LR, total_steps=2)
-run_on_meta(utils.fit, model, cached_loader(cached_train[:32], train_df["y"][:32]),
-            cached_loader(cached_valid[:32], valid_df["y"][:32]), nn.CrossEntropyLoss(), optimizer, 1,
-            metrics={"accuracy": utils.accuracy}, max_grad_norm=MAX_GRAD_NORM, device=META, progress=False,
-            scheduler=scheduler, early_stopping=utils.EarlyStopping(patience=None))
 saved = minilm, minilm_top, device
 minilm, minilm_top, device = meta_model(minilm), model, META
 try:
+    run_on_meta(fit_top_layers, model, cached_loader(cached_train[:32], train_df["y"][:32]),
+                cached_loader(cached_valid[:32], valid_df["y"][:32]), 1, progress=False)
     cached_predictions = run_on_meta(top_layers_predict, model, cached_test[:5])
     predictions = run_on_meta(minilm_finetuned_predict, test_df["review"].head(5).tolist())
 finally:
